@@ -1,0 +1,78 @@
+"""backprop: neural networks trained by explicit, layer-level backpropagation.
+
+Forward propagation receives ``a[l-1]``, computes ``z[l] = a[l-1] W[l] + b[l]``, caches it and
+returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and returns ``dJ/da[l-1]``,
+``dJ/dW[l]`` and ``dJ/db[l]``.  Rows of every array are samples.
+"""
+
+from .activations import ACTIVATIONS, Activation, get_activation
+from .gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
+from .layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer
+from .losses import (
+    LOSSES,
+    BinaryCrossEntropy,
+    CategoricalCrossEntropy,
+    Loss,
+    MeanSquaredError,
+    get_loss,
+)
+from .network import Network, mlp
+from .optimizers import (
+    OPTIMIZERS,
+    SCHEDULES,
+    SGD,
+    Adam,
+    AdamW,
+    CosineAnnealing,
+    ExponentialDecay,
+    GradientDescent,
+    LRSchedule,
+    Optimizer,
+    RMSprop,
+    StepDecay,
+    get_optimizer,
+)
+from .training import Callback, EarlyStopping, History, LambdaCallback
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "Activation",
+    "get_activation",
+    "GradientCheckReport",
+    "ParamCheck",
+    "gradient_check",
+    "relative_error",
+    "INITIALIZERS",
+    "LAYERS",
+    "Dense",
+    "Dropout",
+    "Layer",
+    "LOSSES",
+    "BinaryCrossEntropy",
+    "CategoricalCrossEntropy",
+    "Loss",
+    "MeanSquaredError",
+    "get_loss",
+    "Network",
+    "mlp",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "CosineAnnealing",
+    "ExponentialDecay",
+    "GradientDescent",
+    "LRSchedule",
+    "Optimizer",
+    "RMSprop",
+    "StepDecay",
+    "get_optimizer",
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "__version__",
+]

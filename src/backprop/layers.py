@@ -1,0 +1,255 @@
+"""Layers: each one a forward/backward pair that share a cache.
+
+The founding note's layer-level functions, with one row per sample (the note uses one column per
+sample, so its ``W[l] a[l-1]`` becomes our ``a[l-1] @ W`` and ``W`` has shape ``(n_in, n_out)``):
+
+forward
+    receives ``a[l-1]`` of shape ``(m, n_in)``, computes ``z[l] = a[l-1] W[l] + b[l]``, keeps
+    ``(a[l-1], z[l], a[l])`` in the cache and returns ``a[l] = f(z[l])``.
+backward
+    receives ``dJ/da[l]`` of shape ``(m, n_out)`` and the cache, and returns ``dJ/da[l-1]`` with
+    ``grads = {"W": dJ/dW[l], "b": dJ/db[l]}``::
+
+        dz      = da * f'(z)                  (m, n_out)
+        dW      = a[l-1]^T dz                 (n_in, m) @ (m, n_out) -> (n_in, n_out)
+        db      = sum over samples of dz      (n_out,)
+        da[l-1] = dz W^T                      (m, n_out) @ (n_out, n_in) -> (m, n_in)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .activations import Activation, get_activation
+
+__all__ = ["Layer", "Dense", "Dropout", "INITIALIZERS", "LAYERS", "as_rng"]
+
+Array = np.ndarray
+
+INIT_ALIASES = {
+    "glorot": "glorot_uniform",
+    "xavier": "glorot_uniform",
+    "xavier_uniform": "glorot_uniform",
+    "xavier_normal": "glorot_normal",
+    "he": "he_normal",
+    "kaiming": "he_normal",
+}
+
+
+def _glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-limit, limit, size=(n_in, n_out))
+
+
+def _glorot_normal(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+    return rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), size=(n_in, n_out))
+
+
+def _he_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+    limit = np.sqrt(6.0 / n_in)
+    return rng.uniform(-limit, limit, size=(n_in, n_out))
+
+
+def _he_normal(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+
+
+#: Weight initialisers by name: Glorot (Xavier) for sigmoid/tanh/linear/softmax, He for ReLUs.
+INITIALIZERS = {
+    "glorot_uniform": _glorot_uniform,
+    "glorot_normal": _glorot_normal,
+    "he_uniform": _he_uniform,
+    "he_normal": _he_normal,
+}
+
+
+def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """Return a ``numpy.random.Generator`` for ``seed`` (an int, a Generator, or None)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, a numpy Generator or None, got {seed!r}")
+    return np.random.default_rng(seed)
+
+
+def _check_dtype(dtype: Any) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+class Layer:
+    """Base class: a layer maps ``a[l-1]`` to ``a[l]`` and back-propagates ``dJ/da[l]``.
+
+    Subclasses define :meth:`forward` and :meth:`backward` side by side and keep their trainable
+    arrays in :attr:`params` (a dict of name -> array); ``backward`` returns ``grads`` with the
+    same keys and shapes.
+    """
+
+    params: dict[str, Array]
+
+    def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, Any]:
+        """Return ``(a, cache)`` for input ``a_prev`` of shape ``(m, n_in)``."""
+        raise NotImplementedError
+
+    def backward(self, da: Array, cache: Any) -> tuple[Array, dict[str, Array]]:
+        """Return ``(da_prev, grads)`` from ``da = dJ/da`` and the cache of :meth:`forward`."""
+        raise NotImplementedError
+
+    def astype(self, dtype: Any) -> None:
+        """Cast parameters to ``dtype`` in place (used for float64 gradient checks)."""
+        for name, p in self.params.items():
+            self.params[name] = p.astype(dtype)
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description from which the layer can be rebuilt (weights aside)."""
+        raise NotImplementedError
+
+
+class Dense(Layer):
+    """Fully connected layer ``a = f(a_prev @ W + b)``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths. ``W`` has shape ``(n_in, n_out)``, ``b`` shape ``(n_out,)``.
+    activation : str or Activation
+        Name in :data:`backprop.activations.ACTIVATIONS`.
+    init : str, optional
+        Weight initialiser (``"glorot_uniform"``, ``"glorot_normal"``, ``"he_uniform"``,
+        ``"he_normal"``, or the aliases ``"glorot"``/``"xavier"``/``"he"``).  Default: He (normal)
+        for the ReLU family, Glorot (uniform) otherwise.  Biases start at zero.
+    dtype : float32 (default) or float64
+    seed : int, numpy Generator or None
+        Source of the initial weights.
+    """
+
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        activation: str | Activation = "relu",
+        init: str | None = None,
+        dtype: Any = np.float32,
+        seed: int | np.random.Generator | None = None,
+    ) -> None:
+        for arg, v in (("n_in", n_in), ("n_out", n_out)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{arg} must be a positive integer, got {v!r}")
+        self.n_in, self.n_out = int(n_in), int(n_out)
+        self.activation = get_activation(activation)
+        init_name = INIT_ALIASES.get(init, init) if init is not None else None
+        if init_name is None:
+            init_name = INIT_ALIASES[self.activation.init]
+        if init_name not in INITIALIZERS:
+            raise ValueError(
+                f"unknown init {init!r}; choose one of {sorted(INITIALIZERS) + sorted(INIT_ALIASES)}"
+            )
+        self.init = init_name
+        dt = _check_dtype(dtype)
+        rng = as_rng(seed)
+        self.params = {
+            "W": INITIALIZERS[init_name](rng, self.n_in, self.n_out).astype(dt),
+            "b": np.zeros(self.n_out, dtype=dt),
+        }
+
+    def __repr__(self) -> str:
+        return f"Dense({self.n_in}, {self.n_out}, activation={self.activation.name!r})"
+
+    def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, tuple]:
+        """``z = a_prev @ W + b``; ``a = f(z)``; cache ``(a_prev, z, a)``.
+
+        ``a_prev``: (m, n_in) -> ``a``: (m, n_out).
+        """
+        z = a_prev @ self.params["W"]  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
+        z += self.params["b"]
+        a = self.activation.value(z)
+        return a, (a_prev, z, a)
+
+    def backward(self, da: Array, cache: tuple) -> tuple[Array, dict[str, Array]]:
+        """``dz = da * f'(z)``, then :meth:`backward_from_dz`.  ``da``: (m, n_out)."""
+        _, z, a = cache
+        return self.backward_from_dz(self.activation.backward(da, z, a), cache)
+
+    def backward_from_dz(
+        self, dz: Array, cache: tuple, need_da_prev: bool = True
+    ) -> tuple[Array | None, dict[str, Array]]:
+        """Back-propagate ``dz = dJ/dz`` through the affine map ``z = a_prev @ W + b``.
+
+        Used directly by the network for the fused output gradient ``dz = (a - y) / m`` of
+        sigmoid + binary cross-entropy and softmax + categorical cross-entropy.  With
+        ``need_da_prev=False`` (the first layer during training) ``da_prev`` is not computed and
+        ``None`` is returned in its place.
+        """
+        a_prev = cache[0]
+        grads = {
+            "W": a_prev.T @ dz,  # (n_in, m) @ (m, n_out) -> (n_in, n_out)
+            "b": dz.sum(axis=0),  # (n_out,)
+        }
+        da_prev = dz @ self.params["W"].T if need_da_prev else None  # (m, n_out) @ (n_out, n_in)
+        return da_prev, grads
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (weights aside)."""
+        return {
+            "type": "Dense",
+            "n_in": self.n_in,
+            "n_out": self.n_out,
+            "activation": self.activation.name,
+            "init": self.init,
+        }
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each unit with probability ``rate`` and scale the
+    survivors by ``1 / (1 - rate)``, so that nothing changes at prediction time.
+
+    ``forward`` caches the mask ``M`` (zeros and ``1/(1-rate)``): ``a = a_prev * M``;
+    ``backward`` is ``da_prev = da * M``.  No parameters.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        Probability of dropping a unit.
+    seed : int, numpy Generator or None
+        Source of the masks; ``self.rng`` holds the generator (its state is part of a checkpoint).
+    """
+
+    def __init__(self, rate: float, seed: int | np.random.Generator | None = None) -> None:
+        if not isinstance(rate, (int, float, np.floating)) or not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}")
+        self.rate = float(rate)
+        self.rng = as_rng(seed)
+        self.params = {}
+
+    def __repr__(self) -> str:
+        return f"Dropout({self.rate})"
+
+    def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, Array | None]:
+        """``a = a_prev * M`` when training (and ``rate > 0``); the identity otherwise."""
+        if not training or self.rate == 0.0:
+            return a_prev, None
+        keep = 1.0 - self.rate
+        # Generator.random draws float32 or float64; wider dtypes (gradient checking's
+        # longdouble) take the float64 draw, so they see the same mask as float64.
+        draw = np.float32 if a_prev.dtype == np.float32 else np.float64
+        mask = (self.rng.random(a_prev.shape, dtype=draw) < keep).astype(a_prev.dtype)
+        mask *= np.asarray(1.0 / keep, dtype=a_prev.dtype)
+        return a_prev * mask, mask
+
+    def backward(self, da: Array, cache: Array | None) -> tuple[Array, dict[str, Array]]:
+        """``da_prev = da * M`` (the identity when no mask was drawn)."""
+        if cache is None:
+            return da, {}
+        return da * cache, {}
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments."""
+        return {"type": "Dropout", "rate": self.rate}
+
+
+#: Layer classes by name (drives parametrised tests and model files).
+LAYERS: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout}

@@ -1,0 +1,365 @@
+"""Network: a list of layers and a loss; forward, backward (``loss_and_grads``), predict, fit.
+
+Forward propagation calls each layer's ``forward`` in turn, keeping every cache; backward
+propagation starts from the output gradient and calls each layer's ``backward`` in reverse::
+
+    a[0] = X;   a[l], cache[l] = layer[l].forward(a[l-1])          l = 1 .. L
+    J = loss(a[L], y) + (l2 / 2) sum_l ||W[l]||^2
+    dz[L] = (a[L] - y) / m                (fused: sigmoid + BCE, softmax + CE)
+       or da[L] = dJ/da[L]                (any other pairing)
+    da[l-1], grads[l] = layer[l].backward(da[l], cache[l])        l = L .. 1
+    grads[l]["W"] += l2 W[l]
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+import numpy as np
+
+from .layers import LAYERS, Dense, Dropout, Layer, as_rng
+from .losses import Loss, check_sample_weight, get_loss
+
+__all__ = ["Network", "mlp", "check_X"]
+
+Array = np.ndarray
+
+
+def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "X") -> Array:
+    """Validate a feature matrix: 2-D, numeric, finite and (optionally) ``n_in`` columns wide.
+
+    Returns the array cast to ``dtype`` (no copy when it already is).  Raises ``ValueError``
+    naming the shape, or the first row and column holding a NaN or inf.
+    """
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has no rows (shape {arr.shape})")
+    if n_in is not None and arr.shape[1] != n_in:
+        raise ValueError(
+            f"{name} has {arr.shape[1]} features (shape {arr.shape}) but the first layer "
+            f"expects n_in={n_in}"
+        )
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+        raise ValueError(f"{name} contains {arr[i, j]} at row {i}, column {j}")
+    return arr
+
+
+class Network:
+    """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        ``Dense`` widths must chain (each ``n_in`` equals the previous ``Dense``'s ``n_out``).
+    loss : str or Loss
+        ``"binary_crossentropy"`` (needs a sigmoid output), ``"categorical_crossentropy"``
+        (needs a softmax output) or ``"mse"``.
+    l2 : float, default 0
+        L2 penalty ``(l2 / 2) sum ||W||^2`` on weights (not biases), part of ``J`` and its
+        gradient.
+    """
+
+    def __init__(self, layers: Sequence[Layer], loss: str | Loss = "mse", l2: float = 0.0) -> None:
+        layers = list(layers)
+        if not layers:
+            raise ValueError("layers must not be empty")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
+        dense = [(i, layer) for i, layer in enumerate(layers) if isinstance(layer, Dense)]
+        if not dense:
+            raise ValueError("a network needs at least one Dense layer")
+        for (i, prev), (j, cur) in zip(dense, dense[1:]):
+            if prev.n_out != cur.n_in:
+                raise ValueError(
+                    f"layer sizes do not chain: layers[{i}] has n_out={prev.n_out} but "
+                    f"layers[{j}] has n_in={cur.n_in}"
+                )
+        dtypes = {layer.params["W"].dtype for _, layer in dense}
+        if len(dtypes) > 1:
+            raise ValueError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
+        if not isinstance(l2, (int, float, np.floating)) or not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+        self.layers: list[Layer] = layers
+        self.loss: Loss = get_loss(loss)
+        self.l2 = float(l2)
+        out = layers[-1]
+        fused = self.loss.fused_activation
+        if fused is not None:
+            if not isinstance(out, Dense) or out.activation.name != fused:
+                got = out.activation.name if isinstance(out, Dense) else type(out).__name__
+                raise ValueError(
+                    f"loss {self.loss.name!r} needs a final Dense layer with {fused!r} "
+                    f"activation, got {got!r}"
+                )
+            if fused == "softmax" and out.n_out < 2:
+                raise ValueError("categorical_crossentropy needs at least 2 output units")
+        #: True when the output gradient is the fused ``dz = (a - y) / m``
+        self.fused = fused is not None
+
+    # ----------------------------------------------------------------- structure
+    @property
+    def n_in(self) -> int:
+        """Number of input features (the first Dense layer's ``n_in``)."""
+        return next(la for la in self.layers if isinstance(la, Dense)).n_in
+
+    @property
+    def n_out(self) -> int:
+        """Number of output units (the last Dense layer's ``n_out``)."""
+        return next(la for la in reversed(self.layers) if isinstance(la, Dense)).n_out
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype (float32 or float64)."""
+        return next(la for la in self.layers if isinstance(la, Dense)).params["W"].dtype
+
+    def parameters(self) -> list[Array]:
+        """Every parameter array, layer by layer in ``params`` order (the arrays themselves)."""
+        return [p for layer in self.layers for p in layer.params.values()]
+
+    def n_parameters(self) -> int:
+        """Total number of trainable scalars."""
+        return sum(p.size for p in self.parameters())
+
+    def get_weights(self) -> list[dict[str, Array]]:
+        """A copy of every layer's ``params``."""
+        return [{k: v.copy() for k, v in layer.params.items()} for layer in self.layers]
+
+    def set_weights(self, weights: Sequence[dict[str, Array]]) -> None:
+        """Copy ``weights`` (as from :meth:`get_weights`) into the parameter arrays in place."""
+        if len(weights) != len(self.layers):
+            raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
+        for i, (layer, w) in enumerate(zip(self.layers, weights)):
+            if set(w) != set(layer.params):
+                raise ValueError(f"layer {i}: expected keys {sorted(layer.params)}, got {sorted(w)}")
+            for k, p in layer.params.items():
+                if np.shape(w[k]) != p.shape:
+                    raise ValueError(
+                        f"layer {i} {k}: expected shape {p.shape}, got {np.shape(w[k])}"
+                    )
+        for layer, w in zip(self.layers, weights):
+            for k, p in layer.params.items():
+                p[...] = w[k]
+
+    def astype(self, dtype: Any) -> "Network":
+        """A deep copy of the network with parameters cast to ``dtype``."""
+        net = copy.deepcopy(self)
+        for layer in net.layers:
+            layer.astype(dtype)
+        return net
+
+    def config(self) -> dict[str, Any]:
+        """A JSON-able description (layers, loss, l2) from which :meth:`from_config` rebuilds
+        the architecture."""
+        return {
+            "layers": [layer.config() for layer in self.layers],
+            "loss": self.loss.name,
+            "l2": self.l2,
+            "dtype": str(self.dtype),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], seed: int | None = None) -> "Network":
+        """Build a network (freshly initialised) from :meth:`config` output."""
+        rng = as_rng(seed)
+        layers: list[Layer] = []
+        for i, spec in enumerate(config["layers"]):
+            spec = dict(spec)
+            kind = spec.pop("type", None)
+            if kind not in LAYERS:
+                raise ValueError(f"layers[{i}]: unknown layer type {kind!r}")
+            if kind == "Dense":
+                layers.append(Dense(**spec, dtype=config.get("dtype", "float32"), seed=rng))
+            else:
+                layers.append(Dropout(**spec, seed=rng))
+        return cls(layers, loss=config["loss"], l2=config.get("l2", 0.0))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(map(repr, self.layers))
+        return f"Network([{inner}], loss={self.loss.name!r}, l2={self.l2})"
+
+    # ----------------------------------------------------------------- forward / backward
+    def forward(self, X: Array, training: bool = False) -> tuple[Array, list[Any]]:
+        """Forward propagation: ``(a[L], [cache[1], ..., cache[L]])`` for ``X`` of shape
+        (m, n_in)."""
+        a = check_X(X, self.n_in, self.dtype)
+        return self._forward(a, training)
+
+    def _forward(self, a: Array, training: bool) -> tuple[Array, list[Any]]:
+        caches = []
+        for layer in self.layers:
+            a, cache = layer.forward(a, training=training)
+            caches.append(cache)
+        return a, caches
+
+    def check_targets(self, y: object, m: int, name: str = "y") -> Array:
+        """Validate ``y`` against the loss and output width; ``m`` rows expected."""
+        y_arr = self.loss.check_targets(y, self.n_out, name)
+        if y_arr.shape[0] != m:
+            raise ValueError(
+                f"X and {name} have different numbers of rows: {m} and {y_arr.shape[0]}"
+            )
+        return y_arr
+
+    def loss_and_grads(
+        self,
+        X: Array,
+        y: Array,
+        sample_weight: Array | None = None,
+        training: bool = True,
+    ) -> tuple[float, list[dict[str, Array]]]:
+        """Cost ``J`` (mean over samples, plus the L2 term) and ``grads``, a list aligned with
+        :attr:`layers` of dicts keyed and shaped like each layer's ``params``.
+
+        ``training=True`` applies dropout (as during :meth:`fit`).
+        """
+        X = check_X(X, self.n_in, self.dtype)
+        y = self.check_targets(y, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0])
+        J, grads, _, _ = self._loss_and_grads(X, y, w, training)
+        return float(J), grads
+
+    def _data_cost(self, out: Array, caches: list[Any], y: Array, w: Array | None) -> float:
+        """The loss of a forward pass, without the L2 term: from the output layer's logits
+        ``z`` (cached) for fused pairs, from ``a[L]`` otherwise."""
+        if self.fused:
+            return self.loss.value_from_logits(caches[-1][1], y, w)
+        return self.loss.value(out, y, w)
+
+    def _loss_and_grads(
+        self,
+        X: Array,
+        y: Array,
+        w: Array | None,
+        training: bool,
+        need_input_grad: bool = False,
+    ) -> tuple[float, list[dict[str, Array]], Array, Array | None]:
+        """Unchecked core of :meth:`loss_and_grads`; also returns the output ``a[L]`` and, on
+        request, ``dJ/dX``."""
+        out, caches = self._forward(X, training)
+        J = self._data_cost(out, caches, y, w)
+        last = self.layers[-1]
+        if self.fused:
+            dz = self.loss.gradient_wrt_logits(out, y, w)
+            da, last_grads = last.backward_from_dz(dz, caches[-1], len(self.layers) > 1
+                                                   or need_input_grad)
+        else:
+            da, last_grads = last.backward(self.loss.gradient(out, y, w), caches[-1])
+        grads: list[dict[str, Array]] = [{}] * len(self.layers)
+        grads[-1] = last_grads
+        for i in range(len(self.layers) - 2, -1, -1):
+            layer = self.layers[i]
+            if i == 0 and not need_input_grad and isinstance(layer, Dense):
+                # dJ/dX is never used in training: skip the (m, n_out) @ (n_out, n_in) product
+                z, a = caches[0][1], caches[0][2]
+                da, grads[0] = layer.backward_from_dz(
+                    layer.activation.backward(da, z, a), caches[0], need_da_prev=False
+                )
+            else:
+                da, grads[i] = layer.backward(da, caches[i])
+        if self.l2:
+            J += self.l2_penalty()
+            for layer, g in zip(self.layers, grads):
+                if isinstance(layer, Dense):
+                    g["W"] += self.l2 * layer.params["W"]  # d/dW of (l2 / 2) ||W||^2
+        return J, grads, out, da
+
+    # ----------------------------------------------------------------- prediction
+    def predict(self, X: Array, batch_size: int = 8192) -> Array:
+        """Output activations ``a[L]`` for ``X`` (probabilities for sigmoid/softmax outputs),
+        computed in chunks of ``batch_size`` rows with dropout off."""
+        X = check_X(X, self.n_in)
+        outs = []
+        for start in range(0, X.shape[0], batch_size):
+            chunk = X[start:start + batch_size].astype(self.dtype, copy=False)
+            outs.append(self._forward(chunk, training=False)[0])
+        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+
+    def predict_classes(self, X: Array) -> Array:
+        """Class predictions: ``argmax`` for softmax outputs; ``a > 0.5`` for sigmoid outputs
+        (shape (m,) for one unit, (m, k) for multi-label).  Regression networks raise."""
+        if not self.loss.is_classifier:
+            raise ValueError(f"predict_classes needs a classification loss, not {self.loss.name}")
+        a = self.predict(X)
+        if self.loss.fused_activation == "softmax":
+            return a.argmax(axis=1)
+        labels = (a > 0.5).astype(np.int64)
+        return labels[:, 0] if labels.shape[1] == 1 else labels
+
+    def evaluate(self, X: Array, y: Array, sample_weight: Array | None = None) -> dict[str, float]:
+        """``{"loss": J, "accuracy": ...}`` (accuracy for classifiers only), dropout off."""
+        X = check_X(X, self.n_in, self.dtype)
+        y = self.check_targets(y, X.shape[0])
+        w = check_sample_weight(sample_weight, X.shape[0])
+        return self._evaluate(X, y, w)
+
+    def _evaluate(self, X: Array, y: Array, w: Array | None) -> dict[str, float]:
+        out, caches = self._forward(X, training=False)
+        J = self._data_cost(out, caches, y, w) + self.l2_penalty()
+        logs = {"loss": float(J)}
+        acc = self.loss.accuracy(out, y)
+        if acc is not None:
+            logs["accuracy"] = acc
+        return logs
+
+    def l2_penalty(self) -> float:
+        """``(l2 / 2) sum ||W||^2`` over Dense layers (0 when ``l2 == 0``)."""
+        if not self.l2:
+            return 0.0
+        acc = np.promote_types(self.dtype, np.float64)  # longdouble stays longdouble
+        return 0.5 * self.l2 * sum(
+            np.sum(np.square(la.params["W"], dtype=acc))
+            for la in self.layers if isinstance(la, Dense)
+        )
+
+    # ----------------------------------------------------------------- training
+    def fit(self, X: Array, y: Array, **kwargs: Any):  # -> History
+        """Train with mini-batch gradient descent; see :func:`backprop.training.fit` for the
+        arguments (epochs, batch_size, optimizer, validation_data, validation_split, shuffle,
+        seed, verbose, callbacks, lr_schedule, sample_weight).  Returns a ``History``."""
+        from .training import fit
+
+        return fit(self, X, y, **kwargs)
+
+
+def mlp(
+    sizes: Sequence[int],
+    activation: str = "relu",
+    output: str = "sigmoid",
+    loss: str | Loss | None = None,
+    dropout: float = 0.0,
+    l2: float = 0.0,
+    init: str | None = None,
+    dtype: Any = np.float32,
+    seed: int | np.random.Generator | None = None,
+) -> Network:
+    """Build a multilayer perceptron ``sizes[0] -> ... -> sizes[-1]``.
+
+    ``activation`` for hidden layers, ``output`` for the last; ``loss`` defaults to the output's
+    natural partner (sigmoid -> BCE, softmax -> CE, otherwise MSE).  ``dropout > 0`` inserts a
+    Dropout after each hidden layer.  One ``seed`` fixes every layer's weights and dropout masks.
+    """
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
+    if loss is None:
+        loss = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}.get(
+            output, "mse"
+        )
+    rng = as_rng(seed)
+    layers: list[Layer] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        last = i == len(sizes) - 2
+        layers.append(Dense(n_in, n_out, output if last else activation, init=init, dtype=dtype,
+                            seed=rng))
+        if dropout and not last:
+            layers.append(Dropout(dropout, seed=int(rng.integers(2**63))))
+    return Network(layers, loss=loss, l2=l2)

@@ -1,0 +1,386 @@
+"""Optimizers and learning-rate schedules.
+
+Update rules and defaults are those documented for ``torch.optim`` so results can be compared step
+by step.  An optimizer holds its hyperparameters as attributes and its running state (step count,
+momentum buffers, moment estimates) apart in :attr:`Optimizer.state`; :meth:`Optimizer.step`
+updates the parameter arrays **in place** from a list of gradients aligned with them.
+
+Notation: ``θ`` a parameter, ``g`` its gradient, ``t`` the step number (from 1), ``λ`` weight
+decay, ``γ`` the learning rate.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Optimizer",
+    "GradientDescent",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "OPTIMIZERS",
+    "get_optimizer",
+    "LRSchedule",
+    "StepDecay",
+    "ExponentialDecay",
+    "CosineAnnealing",
+    "SCHEDULES",
+]
+
+Array = np.ndarray
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    ok = isinstance(value, (int, float, np.floating)) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):
+        bound = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be a {bound} number, got {value!r}")
+    return float(value)
+
+
+def _unit_interval(name: str, value: float) -> float:
+    if not isinstance(value, (int, float, np.floating)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class.  Subclasses implement :meth:`_update` for one parameter."""
+
+    #: names of the per-parameter state arrays (e.g. ``("m", "v")`` for Adam)
+    slots: tuple[str, ...] = ()
+
+    def __init__(self, lr: float) -> None:
+        self.lr = _positive("learning rate", lr)
+        self.state: dict[str, Any] = {"step": 0, "slots": None}
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Constructor arguments as a dict (JSON-able)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+    def reset(self) -> None:
+        """Forget the running state (step count and buffers)."""
+        self.state = {"step": 0, "slots": None}
+
+    def step(self, params: list[Array], grads: list[Array]) -> None:
+        """Apply one update to every array of ``params`` in place.
+
+        ``grads[i]`` is ``dJ/dparams[i]`` with the same shape.  State arrays are created (as
+        zeros, in each parameter's dtype) on the first call.
+        """
+        if len(params) != len(grads):
+            raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")
+        if self.state["slots"] is None:
+            self.state["slots"] = [
+                {name: np.zeros_like(p) for name in self.slots} for p in params
+            ]
+        self.state["step"] += 1
+        t = self.state["step"]
+        for p, g, s in zip(params, grads, self.state["slots"]):
+            self._update(p, g, s, t)
+
+    def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The running state (step and buffer arrays), for checkpoints."""
+        return {"step": self.state["step"], "slots": self.state["slots"]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the state produced by :meth:`state_dict` (arrays are copied)."""
+        slots = state["slots"]
+        self.state = {
+            "step": int(state["step"]),
+            "slots": None if slots is None else [{k: np.array(v) for k, v in s.items()}
+                                                 for s in slots],
+        }
+
+
+class GradientDescent(Optimizer):
+    """Plain gradient descent, the founding note's rule: ``θ ← θ - γ g``."""
+
+    def __init__(self, lr: float = 0.1) -> None:
+        super().__init__(lr)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """``{"lr": ...}``."""
+        return {"lr": self.lr}
+
+    def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        p -= self.lr * g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with momentum, as ``torch.optim.SGD``::
+
+        g ← g + λ θ                                   (weight_decay λ)
+        b ← g                      at t = 1
+        b ← μ b + (1 - τ) g        for t > 1           (momentum μ, dampening τ)
+        g ← g + μ b  if nesterov else  b
+        θ ← θ - γ g
+    """
+
+    slots = ("b",)
+
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        dampening: float = 0.0,
+    ) -> None:
+        super().__init__(lr)
+        self.momentum = _unit_interval("momentum", momentum)
+        self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
+        self.dampening = _unit_interval("dampening", dampening)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError("nesterov momentum requires momentum > 0 and dampening = 0")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Constructor arguments."""
+        return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
+                "weight_decay": self.weight_decay, "dampening": self.dampening}
+
+    def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if self.momentum:
+            b = s["b"]
+            if t == 1:
+                b[...] = g
+            else:
+                b *= self.momentum
+                b += (1 - self.dampening) * g
+            g = g + self.momentum * b if self.nesterov else b
+        p -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (L2 weight decay added to the gradient)::
+
+        g ← g + λ θ
+        m ← β1 m + (1 - β1) g
+        v ← β2 v + (1 - β2) g²
+        v̂ ← max(v̂, v)  if amsgrad  else  v
+        θ ← θ - γ / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + ε)
+    """
+
+    slots = ("m", "v")
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(lr)
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair, got {betas!r}")
+        self.betas = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
+        self.eps = _positive("eps", eps)
+        self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
+        self.amsgrad = bool(amsgrad)
+        if self.amsgrad:
+            self.slots = ("m", "v", "v_max")
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Constructor arguments."""
+        return {"lr": self.lr, "betas": list(self.betas), "eps": self.eps,
+                "weight_decay": self.weight_decay, "amsgrad": self.amsgrad}
+
+    def _decay(self, p: Array, g: Array) -> Array:
+        """Adam's L2 penalty: added to the gradient."""
+        return g + self.weight_decay * p if self.weight_decay else g
+
+    def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        g = self._decay(p, g)
+        b1, b2 = self.betas
+        m, v = s["m"], s["v"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        if self.amsgrad:
+            np.maximum(s["v_max"], v, out=s["v_max"])
+            v = s["v_max"]
+        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
+        p -= (self.lr / (1 - b1**t)) * m / denom
+
+
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW``: decoupled weight decay ``θ ← θ (1 - γ λ)`` first, then the
+    Adam step without L2 in the gradient.  Default ``weight_decay=1e-2``."""
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(lr, betas, eps, weight_decay, amsgrad)
+
+    def _decay(self, p: Array, g: Array) -> Array:
+        if self.weight_decay:
+            p *= 1 - self.lr * self.weight_decay
+        return g
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``::
+
+        g ← g + λ θ
+        v ← α v + (1 - α) g²
+        ḡ ← α ḡ + (1 - α) g,   d ← sqrt(v - ḡ²) + ε     if centered
+                               d ← sqrt(v) + ε          otherwise
+        b ← μ b + g / d,       θ ← θ - γ b              if momentum μ > 0
+                               θ ← θ - γ g / d          otherwise
+    """
+
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        super().__init__(lr)
+        self.alpha = _unit_interval("alpha", alpha)
+        self.eps = _positive("eps", eps)
+        self.weight_decay = _positive("weight_decay", weight_decay, allow_zero=True)
+        self.momentum = _unit_interval("momentum", momentum)
+        self.centered = bool(centered)
+        self.slots = ("v",) + (("b",) if self.momentum else ()) + (("g_avg",) if centered else ())
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Constructor arguments."""
+        return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
+                "weight_decay": self.weight_decay, "momentum": self.momentum,
+                "centered": self.centered}
+
+    def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        a = self.alpha
+        v = s["v"]
+        v *= a
+        v += (1 - a) * (g * g)
+        if self.centered:
+            g_avg = s["g_avg"]
+            g_avg *= a
+            g_avg += (1 - a) * g
+            denom = np.sqrt(v - g_avg * g_avg) + self.eps
+        else:
+            denom = np.sqrt(v) + self.eps
+        if self.momentum:
+            b = s["b"]
+            b *= self.momentum
+            b += g / denom
+            p -= self.lr * b
+        else:
+            p -= self.lr * g / denom
+
+
+#: Optimizers by name (drives the parametrised convergence tests and the CLI).
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "gd": GradientDescent,
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+}
+
+
+def get_optimizer(optimizer: str | Optimizer, **kwargs: Any) -> Optimizer:
+    """Return an optimizer instance for a name in :data:`OPTIMIZERS` (or pass one through)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise TypeError(f"optimizer must be a name or an Optimizer, got {type(optimizer).__name__}")
+    key = optimizer.lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {sorted(OPTIMIZERS)}")
+    return OPTIMIZERS[key](**kwargs)
+
+
+class LRSchedule:
+    """A learning-rate schedule: :meth:`lr_at` gives the rate for epoch ``e`` (from 0) given the
+    optimizer's initial rate.  ``fit`` sets ``optimizer.lr`` from it at the start of each epoch,
+    so a schedule works with any optimizer."""
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        """Learning rate for ``epoch``."""
+        raise NotImplementedError
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able)."""
+        return dict(vars(self))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class StepDecay(LRSchedule):
+    """``γ_e = γ_0 · gamma^floor(e / step_size)`` (``torch.optim.lr_scheduler.StepLR``)."""
+
+    def __init__(self, step_size: int, gamma: float = 0.1) -> None:
+        if not isinstance(step_size, (int, np.integer)) or step_size < 1:
+            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        self.step_size = int(step_size)
+        self.gamma = _positive("gamma", gamma)
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        """Decay by ``gamma`` every ``step_size`` epochs."""
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialDecay(LRSchedule):
+    """``γ_e = γ_0 · gamma^e`` (``torch.optim.lr_scheduler.ExponentialLR``)."""
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = _positive("gamma", gamma)
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        """Decay by ``gamma`` every epoch."""
+        return base_lr * self.gamma**epoch
+
+
+class CosineAnnealing(LRSchedule):
+    """``γ_e = η_min + (γ_0 - η_min)(1 + cos(π e / T_max)) / 2`` for ``e ≤ T_max``, then ``η_min``
+    (``torch.optim.lr_scheduler.CosineAnnealingLR`` without restarts)."""
+
+    def __init__(self, t_max: int, eta_min: float = 0.0) -> None:
+        if not isinstance(t_max, (int, np.integer)) or t_max < 1:
+            raise ValueError(f"t_max must be a positive integer, got {t_max!r}")
+        self.t_max = int(t_max)
+        self.eta_min = _positive("eta_min", eta_min, allow_zero=True)
+
+    def lr_at(self, epoch: int, base_lr: float) -> float:
+        """Half a cosine from ``base_lr`` down to ``eta_min`` over ``t_max`` epochs."""
+        e = min(epoch, self.t_max)
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.t_max)) / 2
+
+
+#: Schedules by name.
+SCHEDULES: dict[str, type[LRSchedule]] = {
+    "step": StepDecay,
+    "exponential": ExponentialDecay,
+    "cosine": CosineAnnealing,
+}
