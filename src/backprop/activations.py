@@ -10,8 +10,8 @@ Arrays have one row per sample: ``z`` and ``a`` are of shape ``(m, n)``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

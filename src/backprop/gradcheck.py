@@ -83,7 +83,8 @@ class GradientCheckReport:
     @property
     def passed(self) -> bool:
         """True when every row is within :attr:`threshold` and something was checked."""
-        return any(r.checked for r in self.rows) and all(r.passed(self.threshold) for r in self.rows)
+        checked = any(r.checked for r in self.rows)
+        return checked and all(r.passed(self.threshold) for r in self.rows)
 
     def __str__(self) -> str:
         header = ("layer", "param", "shape", "checked", "skipped", "max rel err", "mean rel err",
@@ -112,7 +113,7 @@ class GradientCheckReport:
 
 
 def gradient_check(
-    net: "Network",
+    net: Network,
     X: Array,
     y: Array,
     eps: float = 1e-6,

@@ -39,7 +39,7 @@ def _first_bad(mask: Array) -> tuple[int, ...]:
 def _check_finite(y: Array, name: str) -> None:
     if not np.all(np.isfinite(y)):
         idx = _first_bad(~np.isfinite(y))
-        raise ValueError(f"{name} contains a non-finite value {y[idx]!r} at row {idx[0]}")
+        raise ValueError(f"{name} contains a non-finite value {y[idx].item()!r} at row {idx[0]}")
 
 
 def _sample_scale(m: int, k: int, sample_weight: Array | None, dtype: np.dtype) -> Array:
@@ -60,7 +60,7 @@ def check_sample_weight(sample_weight: object, m: int) -> Array | None:
     _check_finite(w, "sample_weight")
     if np.any(w < 0):
         i = int(np.argmax(w < 0))
-        raise ValueError(f"sample_weight must be non-negative; row {i} is {w[i]}")
+        raise ValueError(f"sample_weight must be non-negative; row {i} is {w[i].item()}")
     if w.sum() <= 0:
         raise ValueError("sample_weight must have a positive sum")
     return w
@@ -139,8 +139,9 @@ class BinaryCrossEntropy(Loss):
         bad = (arr != 0) & (arr != 1)
         if np.any(bad):
             i, j = _first_bad(bad)
+            shown = np.asarray(y).reshape(arr.shape)[i, j].item()  # as the caller wrote it
             raise ValueError(
-                f"binary_crossentropy labels must be 0 or 1; {name} has {arr[i, j]!r} "
+                f"binary_crossentropy labels must be 0 or 1; {name} has {shown!r} "
                 f"at row {i}" + (f", column {j}" if n_out > 1 else "")
             )
         return arr
@@ -199,7 +200,8 @@ class CategoricalCrossEntropy(Loss):
             if np.any(bad):
                 i, j = _first_bad(bad)
                 raise ValueError(
-                    f"one-hot {name} must lie in [0, 1]; row {i}, column {j} is {arr[i, j]!r}"
+                    f"one-hot {name} must lie in [0, 1]; row {i}, column {j} is "
+                    f"{arr[i, j].item()!r}"
                 )
             sums = arr.sum(axis=1)
             bad_rows = np.abs(sums - 1) > 1e-6
@@ -220,8 +222,8 @@ class CategoricalCrossEntropy(Loss):
             if np.any(bad):
                 i = int(np.argmax(bad))
                 raise ValueError(
-                    f"categorical_crossentropy labels must be integers; {name} has {arr[i]!r} "
-                    f"at row {i}"
+                    f"categorical_crossentropy labels must be integers; {name} has "
+                    f"{arr[i].item()!r} at row {i}"
                 )
         labels = arr.astype(np.int64)
         bad = (labels < 0) | (labels >= n_out)
@@ -229,7 +231,7 @@ class CategoricalCrossEntropy(Loss):
             i = int(np.argmax(bad))
             raise ValueError(
                 f"categorical_crossentropy labels must be in [0, {n_out}); {name} has "
-                f"{arr[i]!r} at row {i}"
+                f"{arr[i].item()!r} at row {i}"
             )
         return labels
 

@@ -14,7 +14,8 @@ propagation starts from the output gradient and calls each layer's ``backward`` 
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -139,7 +140,9 @@ class Network:
             raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
         for i, (layer, w) in enumerate(zip(self.layers, weights)):
             if set(w) != set(layer.params):
-                raise ValueError(f"layer {i}: expected keys {sorted(layer.params)}, got {sorted(w)}")
+                raise ValueError(
+                    f"layer {i}: expected keys {sorted(layer.params)}, got {sorted(w)}"
+                )
             for k, p in layer.params.items():
                 if np.shape(w[k]) != p.shape:
                     raise ValueError(
@@ -149,7 +152,7 @@ class Network:
             for k, p in layer.params.items():
                 p[...] = w[k]
 
-    def astype(self, dtype: Any) -> "Network":
+    def astype(self, dtype: Any) -> Network:
         """A deep copy of the network with parameters cast to ``dtype``."""
         net = copy.deepcopy(self)
         for layer in net.layers:
@@ -167,7 +170,7 @@ class Network:
         }
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], seed: int | None = None) -> "Network":
+    def from_config(cls, config: dict[str, Any], seed: int | None = None) -> Network:
         """Build a network (freshly initialised) from :meth:`config` output."""
         rng = as_rng(seed)
         layers: list[Layer] = []
@@ -200,12 +203,13 @@ class Network:
             caches.append(cache)
         return a, caches
 
-    def check_targets(self, y: object, m: int, name: str = "y") -> Array:
-        """Validate ``y`` against the loss and output width; ``m`` rows expected."""
+    def check_targets(self, y: object, m: int, name: str = "y", x_name: str = "X") -> Array:
+        """Validate ``y`` against the loss and output width; ``m`` rows (of ``x_name``)
+        expected."""
         y_arr = self.loss.check_targets(y, self.n_out, name)
         if y_arr.shape[0] != m:
             raise ValueError(
-                f"X and {name} have different numbers of rows: {m} and {y_arr.shape[0]}"
+                f"{x_name} and {name} have different numbers of rows: {m} and {y_arr.shape[0]}"
             )
         return y_arr
 

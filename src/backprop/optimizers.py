@@ -375,7 +375,8 @@ class CosineAnnealing(LRSchedule):
     def lr_at(self, epoch: int, base_lr: float) -> float:
         """Half a cosine from ``base_lr`` down to ``eta_min`` over ``t_max`` epochs."""
         e = min(epoch, self.t_max)
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * e / self.t_max)) / 2
+        cosine = (1 + math.cos(math.pi * e / self.t_max)) / 2
+        return self.eta_min + (base_lr - self.eta_min) * cosine
 
 
 #: Schedules by name.

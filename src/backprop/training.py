@@ -15,7 +15,8 @@ optimizer step (step 6)::
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -75,14 +76,14 @@ class History:
 class Callback:
     """Hooks called by :func:`fit`.  ``on_epoch_end`` returning True stops training."""
 
-    def on_train_begin(self, network: "Network") -> None:
+    def on_train_begin(self, network: Network) -> None:
         """Called once before the first epoch."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], history: History) -> bool | None:
         """Called after each epoch with its metrics; return True to stop training."""
         return None
 
-    def on_train_end(self, network: "Network", history: History) -> None:
+    def on_train_end(self, network: Network, history: History) -> None:
         """Called once after the last epoch (also after an early stop)."""
 
 
@@ -126,7 +127,7 @@ class EarlyStopping(Callback):
         self.wait = 0
         self._network: Network | None = None
 
-    def on_train_begin(self, network: "Network") -> None:
+    def on_train_begin(self, network: Network) -> None:
         """Reset the record."""
         self._network = network
         self.best, self.best_epoch, self.best_weights, self.wait = None, None, None, 0
@@ -141,9 +142,12 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float], history: History) -> bool:
         """Track the best value; True once ``patience`` epochs passed without improvement."""
         key = self._key(logs)
-        sign = -1.0 if key.endswith("accuracy") else 1.0  # minimise sign * value
-        value = sign * logs[key]
-        if self.best is None or value < self.best - self.min_delta:
+        value = logs[key]
+        if key.endswith("accuracy"):
+            improved = self.best is None or value > self.best + self.min_delta
+        else:
+            improved = self.best is None or value < self.best - self.min_delta
+        if improved:
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self._network.get_weights()
@@ -151,7 +155,7 @@ class EarlyStopping(Callback):
         self.wait += 1
         return self.wait > self.patience
 
-    def on_train_end(self, network: "Network", history: History) -> None:
+    def on_train_end(self, network: Network, history: History) -> None:
         """Restore the best weights (when asked to)."""
         if self.restore_best_weights and self.best_weights is not None:
             network.set_weights(self.best_weights)
@@ -208,7 +212,7 @@ def train_validation_split(
 
 
 def fit(
-    network: "Network",
+    network: Network,
     X: Array,
     y: Array,
     epochs: int = 10,
@@ -278,7 +282,7 @@ def fit(
         if len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         X_val = check_X(validation_data[0], network.n_in, network.dtype, name="X_val")
-        y_val = network.check_targets(validation_data[1], X_val.shape[0], name="y_val")
+        y_val = network.check_targets(validation_data[1], X_val.shape[0], "y_val", "X_val")
     elif validation_split > 0:
         labels = _stratify_labels(y) if network.loss.is_classifier else None
         train_idx, val_idx = train_validation_split(X.shape[0], validation_split, rng, labels)

@@ -1,0 +1,159 @@
+"""Network: construction checks, forward/predict, validation of every public entry point."""
+
+import numpy as np
+import pytest
+
+import backprop as bp
+
+
+def small_net(dtype=np.float64, loss="binary_crossentropy", out="sigmoid", n_out=1):
+    return bp.Network([bp.Dense(3, 4, "relu", dtype=dtype, seed=0),
+                       bp.Dense(4, n_out, out, dtype=dtype, seed=1)], loss=loss)
+
+
+def test_forward_returns_output_and_one_cache_per_layer(rng):
+    net = bp.Network([bp.Dense(3, 4, "tanh", seed=0), bp.Dropout(0.5, seed=0),
+                      bp.Dense(4, 2, "softmax", seed=1)], loss="categorical_crossentropy")
+    X = rng.normal(size=(5, 3))
+    out, caches = net.forward(X)
+    assert out.shape == (5, 2) and out.dtype == np.float32
+    assert len(caches) == 3
+    np.testing.assert_allclose(out.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_allclose(net.predict(X), out)
+    assert net.n_in == 3 and net.n_out == 2 and net.n_parameters() == 3 * 4 + 4 + 4 * 2 + 2
+
+
+def test_predict_in_chunks_equals_one_pass(rng):
+    net = small_net()
+    X = rng.normal(size=(1000, 3))
+    np.testing.assert_allclose(net.predict(X, batch_size=64), net.predict(X), rtol=1e-15)
+
+
+def test_predict_classes_and_evaluate(rng):
+    net = small_net()
+    X = rng.normal(size=(20, 3))
+    p = net.predict(X)[:, 0]
+    np.testing.assert_array_equal(net.predict_classes(X), (p > 0.5).astype(int))
+    y = (p > 0.5).astype(int)
+    assert net.evaluate(X, y)["accuracy"] == 1.0
+    soft = small_net(loss="categorical_crossentropy", out="softmax", n_out=3)
+    np.testing.assert_array_equal(soft.predict_classes(X), soft.predict(X).argmax(axis=1))
+    with pytest.raises(ValueError, match="classification loss"):
+        small_net(loss="mse", out="linear").predict_classes(X)
+
+
+@pytest.mark.parametrize(
+    "layers, loss, message",
+    [
+        ([], "mse", "layers must not be empty"),
+        ([bp.Dropout(0.5)], "mse", "at least one Dense"),
+        (["dense"], "mse", r"layers\[0\] must be a Layer"),
+        ([bp.Dense(3, 4), bp.Dense(5, 1)], "mse",
+         r"do not chain: layers\[0\] has n_out=4 but layers\[1\] has n_in=5"),
+        ([bp.Dense(3, 4), bp.Dropout(0.1), bp.Dense(3, 1)], "mse",
+         r"layers\[0\] has n_out=4 but layers\[2\] has n_in=3"),
+        ([bp.Dense(3, 1, "relu")], "binary_crossentropy",
+         "needs a final Dense layer with 'sigmoid'"),
+        ([bp.Dense(3, 1, "softmax")], "categorical_crossentropy", "at least 2 output units"),
+        ([bp.Dense(3, 2, "sigmoid"), bp.Dropout(0.2)], "binary_crossentropy",
+         "needs a final Dense layer"),
+        ([bp.Dense(3, 4, dtype=np.float64), bp.Dense(4, 1, "linear")], "mse", "one dtype"),
+    ],
+)
+def test_construction_errors(layers, loss, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        bp.Network(layers, loss=loss)
+
+
+def test_l2_must_be_non_negative():
+    with pytest.raises(ValueError, match="l2 must be a non-negative number, got -1"):
+        bp.Network([bp.Dense(2, 1, "linear")], loss="mse", l2=-1)
+
+
+BAD_INPUTS = [
+    (lambda r: r.normal(size=(5,)), lambda r: r.integers(0, 2, 5),
+     r"X must be 2-D \(n_samples, n_features\), got shape \(5,\)"),
+    (lambda r: r.normal(size=(5, 4)), lambda r: r.integers(0, 2, 5),
+     r"X has 4 features \(shape \(5, 4\)\) but the first layer expects n_in=3"),
+    (lambda r: r.normal(size=(5, 3)), lambda r: r.integers(0, 2, 4),
+     "X and y have different numbers of rows: 5 and 4"),
+    (lambda r: np.where(np.arange(15).reshape(5, 3) == 7, np.nan, 1.0),
+     lambda r: r.integers(0, 2, 5), "X contains nan at row 2, column 1"),
+    (lambda r: np.where(np.arange(15).reshape(5, 3) == 12, np.inf, 1.0),
+     lambda r: r.integers(0, 2, 5), "X contains inf at row 4, column 0"),
+    (lambda r: r.normal(size=(5, 3)), lambda r: np.array([0, 1, np.inf, 0, 1]),
+     "y contains a non-finite value inf at row 2"),
+    (lambda r: r.normal(size=(5, 3)), lambda r: np.array([0, 1, 3, 0, 1]),
+     "labels must be 0 or 1; y has 3 at row 2"),
+    (lambda r: np.array([["a", "b", "c"]] * 5), lambda r: r.integers(0, 2, 5),
+     "X must be numeric"),
+]
+
+
+@pytest.mark.parametrize("make_X, make_y, message", BAD_INPUTS)
+def test_bad_input_is_rejected_by_every_entry_point_and_nothing_changes(make_X, make_y, message):
+    r = np.random.default_rng(0)
+    X, y = make_X(r), make_y(r)
+    net = small_net()
+    before = net.get_weights()
+    opt = bp.Adam()
+    calls = [lambda: net.loss_and_grads(X, y), lambda: net.fit(X, y, optimizer=opt, verbose=0),
+             lambda: net.evaluate(X, y), lambda: bp.gradient_check(net, X, y)]
+    if "y" not in message:  # errors about X alone also reach predict
+        calls += [lambda: net.predict(X), lambda: net.forward(X)]
+    for call in calls:
+        with pytest.raises(ValueError, match=message):
+            call()
+    for b, layer in zip(before, net.layers):
+        for k in b:
+            np.testing.assert_array_equal(b[k], layer.params[k])
+    assert opt.state["step"] == 0
+
+
+def test_ce_label_errors_through_fit(rng):
+    net = small_net(loss="categorical_crossentropy", out="softmax", n_out=3)
+    X = rng.normal(size=(4, 3))
+    with pytest.raises(ValueError, match=r"must be in \[0, 3\); y has 5 at row 3"):
+        net.fit(X, [0, 1, 2, 5], verbose=0)
+    with pytest.raises(ValueError, match="must be integers; y has 0.5 at row 0"):
+        net.fit(X, [0.5, 1, 2, 1], verbose=0)
+
+
+def test_fit_argument_errors(rng):
+    net = small_net()
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, 6)
+    for kwargs, message in [
+        ({"epochs": -1}, "epochs must be a non-negative integer"),
+        ({"batch_size": 0}, "batch_size must be a positive integer or None"),
+        ({"validation_split": 1.0}, r"validation_split must be in \[0, 1\)"),
+        ({"optimizer": "newton"}, "unknown optimizer 'newton'"),
+        ({"validation_data": (X[:, :2], y)}, "X_val has 2 features"),
+        ({"validation_data": (X, y[:3])}, "X_val and y_val have different numbers of rows"),
+        ({"sample_weight": np.ones(5)}, r"sample_weight must have shape \(6,\)"),
+        ({"sample_weight": -np.ones(6)}, "sample_weight must be non-negative"),
+        ({"callbacks": [print]}, r"callbacks\[0\] must be a Callback"),
+    ]:
+        with pytest.raises((ValueError, TypeError), match=message):
+            net.fit(X, y, verbose=0, **kwargs)
+
+
+def test_weights_config_and_copy():
+    net = bp.mlp([3, 5, 2], activation="elu", output="softmax", dropout=0.2, l2=0.01, seed=3)
+    assert [type(la).__name__ for la in net.layers] == ["Dense", "Dropout", "Dense"]
+    assert net.loss.name == "categorical_crossentropy" and net.l2 == 0.01
+    twin = bp.Network.from_config(net.config(), seed=0)
+    assert twin.config() == net.config()
+    twin.set_weights(net.get_weights())
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    np.testing.assert_array_equal(twin.predict(X), net.predict(X))
+    with pytest.raises(ValueError, match=r"layer 0 W: expected shape \(3, 5\)"):
+        twin.set_weights([{"W": np.zeros((2, 5)), "b": np.zeros(5)}, {}, net.get_weights()[2]])
+    f64 = net.astype(np.float64)
+    assert f64.dtype == np.float64 and net.dtype == np.float32
+
+
+def test_mlp_same_seed_same_weights():
+    a, b = bp.mlp([4, 8, 1], seed=11), bp.mlp([4, 8, 1], seed=11)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        for k in wa:
+            np.testing.assert_array_equal(wa[k], wb[k])
