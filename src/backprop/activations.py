@@ -95,6 +95,13 @@ class Activation:
             return self.jvp(da, z, a)
         return da * self.derivative(z, a)
 
+    def __reduce_ex__(self, protocol: int):  # noqa: D105
+        # Registered activations hold lambdas, which pickle cannot store: pickle them by name
+        # (so networks pickle, as scikit-learn and joblib need).  Others pickle field by field.
+        if ACTIVATIONS.get(self.name) is self:
+            return get_activation, (self.name,)
+        return super().__reduce_ex__(protocol)
+
 
 ACTIVATIONS: dict[str, Activation] = {
     act.name: act
