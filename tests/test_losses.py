@@ -128,7 +128,7 @@ def test_saturated_logits_give_finite_loss_and_grads(loss, n_out, y, dtype):
 
 def test_check_targets_errors():
     bce, ce, mse = bp.BinaryCrossEntropy(), bp.CategoricalCrossEntropy(), bp.MeanSquaredError()
-    with pytest.raises(ValueError, match=r"labels must be 0 or 1; y has 2.0 at row 2"):
+    with pytest.raises(ValueError, match=r"labels must be 0 or 1; y has 2 at row 2"):
         bce.check_targets([0, 1, 2, 0], 1)
     with pytest.raises(ValueError, match=r"row 1, column 1"):
         bce.check_targets([[0, 1], [1, 0.5]], 2)
