@@ -6,8 +6,10 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .data import DataError, Dataset, Standardizer, load_dataset
 from .gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
-from .layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer
+from .io import ModelFileError, load, save
+from .layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
 from .losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -32,6 +34,7 @@ from .optimizers import (
     StepDecay,
     get_optimizer,
 )
+from .plotting import plot_history, save_history_csv
 from .training import Callback, EarlyStopping, History, LambdaCallback
 
 __version__ = "0.1.0"
@@ -49,6 +52,16 @@ __all__ = [
     "Dense",
     "Dropout",
     "Layer",
+    "Standardize",
+    "DataError",
+    "Dataset",
+    "Standardizer",
+    "load_dataset",
+    "ModelFileError",
+    "load",
+    "save",
+    "plot_history",
+    "save_history_csv",
     "LOSSES",
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",

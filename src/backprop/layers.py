@@ -24,7 +24,7 @@ import numpy as np
 
 from .activations import Activation, get_activation
 
-__all__ = ["Layer", "Dense", "Dropout", "INITIALIZERS", "LAYERS", "as_rng"]
+__all__ = ["Layer", "Dense", "Dropout", "Standardize", "INITIALIZERS", "LAYERS", "as_rng"]
 
 Array = np.ndarray
 
@@ -253,3 +253,81 @@ class Dropout(Layer):
 
 #: Layer classes by name (drives parametrised tests and model files).
 LAYERS: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout}
+
+
+class Standardize(Layer):
+    """Fixed affine rescaling of each feature, kept inside the network so that a saved model
+    applies the same transform to raw inputs: ``a = (a_prev - mean) / scale``, or with
+    ``inverse=True`` ``a = a_prev * scale + mean`` (an output layer that returns a regression
+    target to its original units).
+
+    Nothing is trained: ``params == {}``; ``mean`` and ``scale`` are buffers (``self.buffers``),
+    stored in float64 and saved in model files.  The output has the input's dtype.
+
+    ``backward`` is ``da_prev = da / scale`` (``da * scale`` when inverse), so ``dJ/dX`` flows
+    through it to the raw inputs.
+
+    Parameters
+    ----------
+    mean, scale : array-like of shape (n_features,)
+        Finite values; every ``scale`` entry positive.
+    inverse : bool, default False
+        Apply the inverse map ``a_prev * scale + mean``.
+    """
+
+    def __init__(self, mean: Any, scale: Any, inverse: bool = False) -> None:
+        mean_arr = np.array(mean, dtype=np.float64)
+        scale_arr = np.array(scale, dtype=np.float64)
+        if mean_arr.ndim != 1 or mean_arr.size == 0:
+            raise ValueError(f"mean must be a non-empty 1-D array, got shape {mean_arr.shape}")
+        if scale_arr.shape != mean_arr.shape:
+            raise ValueError(
+                f"scale must have the shape of mean {mean_arr.shape}, got {scale_arr.shape}"
+            )
+        for name, arr in (("mean", mean_arr), ("scale", scale_arr)):
+            if not np.isfinite(arr).all():
+                j = int(np.argmax(~np.isfinite(arr)))
+                raise ValueError(f"{name} must be finite; entry {j} is {arr[j]}")
+        if not (scale_arr > 0).all():
+            j = int(np.argmax(~(scale_arr > 0)))
+            raise ValueError(f"scale must be positive; entry {j} is {scale_arr[j]}")
+        self.n_features = mean_arr.size
+        self.inverse = bool(inverse)
+        self.params = {}
+        #: non-trainable arrays, saved with the model: {"mean": (n,), "scale": (n,)}
+        self.buffers = {"mean": mean_arr, "scale": scale_arr}
+
+    @classmethod
+    def identity(cls, n_features: int, inverse: bool = False) -> Standardize:
+        """A layer with ``mean = 0`` and ``scale = 1`` (the buffers are filled in later, e.g.
+        by :func:`backprop.load`)."""
+        return cls(np.zeros(n_features), np.ones(n_features), inverse=inverse)
+
+    def __repr__(self) -> str:
+        return f"Standardize({self.n_features}{', inverse=True' if self.inverse else ''})"
+
+    def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, None]:
+        """``a = (a_prev - mean) / scale`` (or ``a_prev * scale + mean``); (m, n) -> (m, n).
+
+        Computed in float64 (or wider) and returned in ``a_prev``'s dtype; nothing is cached.
+        """
+        if a_prev.ndim != 2 or a_prev.shape[1] != self.n_features:
+            raise ValueError(
+                f"Standardize expects input of shape (m, {self.n_features}), got {a_prev.shape}"
+            )
+        mean, scale = self.buffers["mean"], self.buffers["scale"]
+        out = a_prev * scale + mean if self.inverse else (a_prev - mean) / scale
+        return out.astype(a_prev.dtype, copy=False), None
+
+    def backward(self, da: Array, cache: None) -> tuple[Array, dict[str, Array]]:
+        """``da_prev = da / scale`` (``da * scale`` when inverse); no parameter gradients."""
+        scale = self.buffers["scale"]
+        da_prev = da * scale if self.inverse else da / scale
+        return da_prev.astype(da.dtype, copy=False), {}
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments other than the buffers."""
+        return {"type": "Standardize", "n_features": self.n_features, "inverse": self.inverse}
+
+
+LAYERS["Standardize"] = Standardize

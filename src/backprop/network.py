@@ -14,15 +14,16 @@ propagation starts from the output gradient and calls each layer's ``backward`` 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .layers import LAYERS, Dense, Dropout, Layer, as_rng
+from .layers import LAYERS, Dense, Dropout, Layer, Standardize, as_rng
 from .losses import Loss, check_sample_weight, get_loss
 
-__all__ = ["Network", "mlp", "check_X"]
+__all__ = ["Network", "mlp", "check_X", "check_classes", "check_feature_names"]
 
 Array = np.ndarray
 
@@ -53,6 +54,47 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
     return arr
 
 
+def check_classes(classes: Sequence[Any] | None, loss: Loss, n_out: int) -> list[Any] | None:
+    """Validate class labels for a network's loss and output width; return them as a list of
+    plain Python scalars (None passes through)."""
+    if classes is None:
+        return None
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, (Sequence, np.ndarray)):
+        raise TypeError(f"classes must be a sequence of labels, got {type(classes).__name__}")
+    out = [c.item() if isinstance(c, np.generic) else c for c in classes]
+    for i, c in enumerate(out):
+        if not isinstance(c, (str, int, float, bool)) or (isinstance(c, float)
+                                                          and not np.isfinite(c)):
+            raise TypeError(f"classes[{i}] must be a str, int, finite float or bool, got {c!r}")
+    if len(set(out)) != len(out):
+        raise ValueError(f"classes must be distinct, got {out}")
+    if not loss.is_classifier:
+        raise ValueError(f"classes need a classification loss, not {loss.name}")
+    expected = 2 if loss.fused_activation == "sigmoid" and n_out == 1 else n_out
+    if len(out) != expected:
+        raise ValueError(f"{len(out)} classes given but the {loss.name} output with {n_out} "
+                         f"unit(s) needs {expected}")
+    return out
+
+
+def check_feature_names(names: Sequence[str] | None, n_in: int) -> list[str] | None:
+    """Validate feature names: ``n_in`` distinct strings (None passes through)."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not isinstance(names, (Sequence, np.ndarray)):
+        raise TypeError(f"feature_names must be a sequence of str, got {type(names).__name__}")
+    out = list(names)
+    bad = [n for n in out if not isinstance(n, str)]
+    if bad:
+        raise TypeError(f"feature_names must be strings, got {bad[0]!r}")
+    if len(out) != n_in:
+        raise ValueError(f"{len(out)} feature_names given but the network has n_in={n_in}")
+    if len(set(out)) != len(out):
+        dup = next(n for n in out if out.count(n) > 1)
+        raise ValueError(f"feature_names must be distinct; {dup!r} appears twice")
+    return out
+
+
 class Network:
     """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
 
@@ -66,9 +108,26 @@ class Network:
     l2 : float, default 0
         L2 penalty ``(l2 / 2) sum ||W||^2`` on weights (not biases), part of ``J`` and its
         gradient.
+    classes : list, optional
+        Original class labels (str, int, float or bool), index ``i`` naming class ``i``: one per
+        softmax unit, two for a single sigmoid unit.  Used by :meth:`predict_labels` and saved
+        in model files.
+    feature_names : list of str, optional
+        Names of the ``n_in`` input columns (checked against data files by the CLI).
+    metadata : dict, optional
+        JSON-able description (data source, training settings, metrics), saved with the model.
     """
 
-    def __init__(self, layers: Sequence[Layer], loss: str | Loss = "mse", l2: float = 0.0) -> None:
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        loss: str | Loss = "mse",
+        l2: float = 0.0,
+        *,
+        classes: Sequence[Any] | None = None,
+        feature_names: Sequence[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
         layers = list(layers)
         if not layers:
             raise ValueError("layers must not be empty")
@@ -105,6 +164,18 @@ class Network:
                 raise ValueError("categorical_crossentropy needs at least 2 output units")
         #: True when the output gradient is the fused ``dz = (a - y) / m``
         self.fused = fused is not None
+        for i, layer in enumerate(layers):
+            if isinstance(layer, Standardize):
+                after = next((la for la in layers[i + 1:] if isinstance(la, Dense)), None)
+                width = after.n_in if after is not None else self.n_out
+                if layer.n_features != width:
+                    raise ValueError(f"layers[{i}] Standardize has {layer.n_features} features "
+                                     f"but the adjacent Dense layer has width {width}")
+        self.classes: list[Any] | None = check_classes(classes, self.loss, self.n_out)
+        self.feature_names: list[str] | None = check_feature_names(feature_names, self.n_in)
+        if metadata is not None and not isinstance(metadata, dict):
+            raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+        self.metadata: dict[str, Any] = dict(metadata or {})
 
     # ----------------------------------------------------------------- structure
     @property
@@ -181,6 +252,8 @@ class Network:
                 raise ValueError(f"layers[{i}]: unknown layer type {kind!r}")
             if kind == "Dense":
                 layers.append(Dense(**spec, dtype=config.get("dtype", "float32"), seed=rng))
+            elif kind == "Standardize":
+                layers.append(Standardize.identity(**spec))
             else:
                 layers.append(Dropout(**spec, seed=rng))
         return cls(layers, loss=config["loss"], l2=config.get("l2", 0.0))
@@ -297,6 +370,27 @@ class Network:
             return a.argmax(axis=1)
         labels = (a > 0.5).astype(np.int64)
         return labels[:, 0] if labels.shape[1] == 1 else labels
+
+    def predict_labels(self, X: Array) -> Array:
+        """Predictions in the original label space, shape (m,): the :attr:`classes` entry of
+        each predicted class (class indices when ``classes`` is None; the 0/1 matrix for
+        multi-label sigmoid outputs); the predicted values for a one-output regression."""
+        if not self.loss.is_classifier:
+            out = self.predict(X)
+            return out[:, 0] if out.shape[1] == 1 else out
+        idx = self.predict_classes(X)
+        if self.classes is None or idx.ndim == 2:
+            return idx
+        kinds = {type(c) for c in self.classes}
+        labels = np.array(self.classes, dtype=object if len(kinds) > 1 else None)
+        return labels[idx]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the model (weights, architecture, classes, feature names, metadata) to a
+        safetensors file, atomically; see :func:`backprop.save`."""
+        from .io import save
+
+        save(self, path)
 
     def evaluate(self, X: Array, y: Array, sample_weight: Array | None = None) -> dict[str, float]:
         """``{"loss": J, "accuracy": ...}`` (accuracy for classifiers only), dropout off."""

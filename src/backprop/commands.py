@@ -1,0 +1,243 @@
+"""The model commands of the CLI: ``predict``, ``evaluate``, ``inspect`` and ``gradcheck``.
+
+Each takes the parsed arguments of :func:`backprop.cli.build_parser`, prints its report and
+returns the exit code; errors propagate as :class:`~backprop.io.ModelFileError`,
+:class:`~backprop.formats.DataError` or ``OSError`` to :func:`backprop.cli.main`, which prints
+them on one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .data import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
+from .formats import DataError, data_format, optional_import
+from .gradcheck import gradient_check
+from .io import load, read_safetensors
+from .layers import Dense, Standardize
+from .network import Network
+
+__all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
+
+
+def model_task(net: Network) -> str:
+    """``"binary"``, ``"multiclass"``, ``"multilabel"`` or ``"regression"`` from the loss and
+    output width."""
+    if not net.loss.is_classifier:
+        return "regression"
+    if net.loss.fused_activation == "softmax":
+        return "multiclass"
+    return "binary" if net.n_out == 1 else "multilabel"
+
+
+def _class_labels(net: Network) -> list[Any]:
+    """The model's classes, or the class indices when it has no names."""
+    if net.classes is not None:
+        return list(net.classes)
+    return [0, 1] if model_task(net) == "binary" else list(range(net.n_out))
+
+
+def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tuple[Dataset,
+                                                                                    str]:
+    """Load ``--data`` for a model: its feature columns by name for CSV/Parquet and built-in
+    sets (by width for NPZ/IDX); the test part of a set with an official split.  Returns the
+    rows to use and a description of them."""
+    source = args.data
+    named = source in BUILTIN_DATASETS or source in IDX_DATASETS
+    fmt = "named" if named and not os.path.exists(source) else data_format(source)
+    by_name = fmt in ("named", "csv", "tsv", "parquet")
+    features = net.feature_names if by_name else None
+    task = model_task(net)
+    if need_target:
+        if task == "multilabel":
+            raise DataError(f"{args.model}: evaluating multi-label models from files is not "
+                            f"supported; use Network.evaluate in Python")
+        target = args.target
+        if target is None and fmt in ("csv", "tsv", "parquet", "npz"):
+            target = net.metadata.get("target")
+            if target is None and fmt != "npz":
+                raise DataError(f"{args.model}: the model does not record its target column; "
+                                f"name it with --target COLUMN")
+        data = load_dataset(source, target=target, features=features, task=task,
+                            data_dir=args.data_dir,
+                            classes=_class_labels(net) if task != "regression" else None)
+    else:
+        data = load_dataset(source, features=features, data_dir=args.data_dir,
+                            require_target=False)
+    if data.X.shape[1] != net.n_in:
+        raise DataError(f"{source}: {data.X.shape[1]} feature columns, but the model "
+                        f"{args.model} takes {net.n_in}")
+    if data.split is not None:
+        test = data.split[1]
+        data = Dataset(data.X[test], None if data.y is None else data.y[test], data.task,
+                       data.feature_names, data.classes, data.name, data.target, data.source,
+                       data.sha256, None, data.task_reason)
+        return data, f"{source} (its official test split, {len(test)} rows)"
+    return data, f"{source} ({data.X.shape[0]} rows)"
+
+
+# --------------------------------------------------------------------------- predict
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Write one prediction per row (original labels; with --proba, class probabilities)."""
+    from .cli import check_output_path
+    from .io import atomic_write
+
+    check_output_path(args.output)
+    pd = optional_import("pandas")
+    net = load(args.model)
+    task = model_task(net)
+    if args.proba and task == "regression":
+        raise ValueError(f"--proba needs a classifier, but {args.model} is a regression model")
+    data, rows = _model_data(args, net, need_target=False)
+    out = net.predict(data.X)
+    labels = net.predict_labels(data.X)
+    table: dict[str, Any] = {}
+    if labels.ndim == 2:
+        table.update({f"prediction_{j}": labels[:, j] for j in range(labels.shape[1])})
+    else:
+        table["prediction"] = labels
+    if args.proba:
+        if task == "binary":
+            c0, c1 = _class_labels(net)
+            table[f"proba_{c0}"] = 1 - out[:, 0]
+            table[f"proba_{c1}"] = out[:, 0]
+        else:
+            names = _class_labels(net)
+            table.update({f"proba_{c}": out[:, j] for j, c in enumerate(names)})
+    text = pd.DataFrame(table).to_csv(index=False)
+    if args.output:
+        atomic_write(args.output, text)
+        print(f"wrote {len(labels)} predictions for {rows} to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------- evaluate
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Print loss and metrics of a saved model on labelled data."""
+    from sklearn import metrics as skm
+
+    pd = optional_import("pandas")
+    net = load(args.model)
+    data, rows = _model_data(args, net, need_target=True)
+    task = model_task(net)
+    print(f"model: {args.model} ({task}, {net.n_parameters()} parameters)")
+    print(f"data: {rows}; target {data.target!r}")
+    if task == "regression":
+        pred = net.predict(data.X)[:, 0]
+        y = data.y
+        print(f"loss ({net.loss.name}): {net.evaluate(data.X, y)['loss']:.6f}")
+        print(f"mse: {skm.mean_squared_error(y, pred):.6f}")
+        print(f"mae: {skm.mean_absolute_error(y, pred):.6f}")
+        r2 = skm.r2_score(y, pred) if len(y) > 1 else float("nan")
+        print(f"r2: {r2:.4f}")
+        return 0
+    logs = net.evaluate(data.X, data.y)
+    pred = net.predict_classes(data.X)
+    names = [str(c) for c in _class_labels(net)]
+    k = len(names)
+    precision, recall, f1, support = skm.precision_recall_fscore_support(
+        data.y, pred, labels=np.arange(k), zero_division=0)
+    print(f"loss ({net.loss.name}): {logs['loss']:.6f}")
+    print(f"accuracy: {logs['accuracy']:.4f}")
+    table = pd.DataFrame({"precision": precision, "recall": recall, "f1-score": f1,
+                          "support": support}, index=names)
+    for avg in ("macro", "weighted"):
+        p, r, f, _ = skm.precision_recall_fscore_support(data.y, pred, labels=np.arange(k),
+                                                         average=avg, zero_division=0)
+        table.loc[f"{avg} avg"] = [p, r, f, support.sum()]
+    table["support"] = table["support"].astype(int)
+    print("\nper class:")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    cm = skm.confusion_matrix(data.y, pred, labels=np.arange(k))
+    print("\nconfusion matrix (rows: true class, columns: predicted class):")
+    print(pd.DataFrame(cm, index=names, columns=names).to_string())
+    return 0
+
+
+# --------------------------------------------------------------------------- inspect
+def _layer_rows(net: Network) -> list[tuple[str, ...]]:
+    rows = []
+    for i, layer in enumerate(net.layers):
+        n_params = sum(p.size for p in layer.params.values())
+        if isinstance(layer, Dense):
+            shape, act = f"{layer.n_in} -> {layer.n_out}", layer.activation.name
+            arrays = ", ".join(f"{k} {'x'.join(map(str, v.shape))}"
+                               for k, v in layer.params.items())
+        elif isinstance(layer, Standardize):
+            shape = f"{layer.n_features} -> {layer.n_features}"
+            act = "x * scale + mean" if layer.inverse else "(x - mean) / scale"
+            arrays = f"mean {layer.n_features}, scale {layer.n_features} (fixed)"
+        else:
+            shape, act, arrays = "-", "-", repr(layer)
+        rows.append((str(i), type(layer).__name__, shape, act, arrays, str(n_params)))
+    return rows
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
+    return "\n".join(line.rstrip() for line in lines + [fmt.format(*r) for r in rows])
+
+
+def _print_tree(value: Any, indent: str = "  ") -> None:
+    for key, v in value.items():
+        if isinstance(v, dict):
+            print(f"{indent}{key}:")
+            _print_tree(v, indent + "  ")
+        else:
+            print(f"{indent}{key}: {json.dumps(v)}")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Print a saved model's layers, shapes, parameter count, loss, labels and metadata."""
+    contents = read_safetensors(args.model, kind="model")
+    net = load(args.model)
+    if args.json:
+        print(json.dumps({"file": args.model, "bytes": contents.size,
+                          "format_version": contents.format_version,
+                          "parameters": net.n_parameters(), **contents.header}, indent=2))
+        return 0
+    print(f"model: {args.model} ({contents.size} bytes, format version "
+          f"{contents.format_version})")
+    print(f"task: {model_task(net)}; loss {net.loss.name}; l2 {net.l2:g}; dtype {net.dtype}")
+    print(_table(("layer", "type", "shape", "activation", "arrays", "parameters"),
+                 _layer_rows(net)))
+    print(f"parameters: {net.n_parameters()} trainable")
+    names = net.feature_names
+    shown = "unnamed" if names is None else ", ".join(names[:12]) + (
+        f", ... ({len(names) - 12} more)" if len(names) > 12 else "")
+    print(f"inputs: {net.n_in} features: {shown}")
+    if net.classes is not None:
+        print(f"classes: {', '.join(map(repr, net.classes))}")
+    if net.metadata:
+        print("metadata:")
+        _print_tree(net.metadata)
+    return 0
+
+
+# --------------------------------------------------------------------------- gradcheck
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    """Gradient-check a saved model on randomly drawn rows of a labelled data set."""
+    net = load(args.model)
+    data, rows = _model_data(args, net, need_target=True)
+    m = data.X.shape[0]
+    n = min(args.rows, m)
+    pick = np.sort(np.random.default_rng(args.seed).choice(m, size=n, replace=False))
+    report = gradient_check(net, data.X[pick], data.y[pick], eps=args.eps,
+                            max_entries=args.entries, seed=args.seed)
+    print(f"gradient check of {args.model} on {n} rows of {rows} "
+          f"(central differences, eps {args.eps:g}):")
+    print(report)
+    if not report.passed:
+        print("error: gradient check failed", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,247 @@
+"""File readers for data sets: CSV/TSV and Parquet (pyarrow), NPZ (NumPy, no pickles) and IDX
+(the MNIST format).  Each returns raw contents; :mod:`backprop.data` turns them into features and
+targets.  Every failure raises :class:`DataError` with a message that starts with the file name.
+
+Row numbers in messages count data rows from 1 (the CSV header is not a row); a ragged CSV row
+is reported by its line number in the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib
+import os
+import re
+import zipfile
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DataError",
+    "FORMATS",
+    "optional_import",
+    "data_format",
+    "read_table",
+    "read_npz",
+    "read_idx",
+    "idx_labels_path",
+    "file_sha256",
+]
+
+Array = np.ndarray
+
+#: Recognised data file formats and the file names that select them.
+FORMATS = {
+    "csv": ".csv (also .csv.gz, .csv.bz2)",
+    "tsv": ".tsv or .tab (tab-separated)",
+    "parquet": ".parquet or .pq",
+    "npz": ".npz with arrays X and y",
+    "idx": "IDX files as MNIST's (...-idx3-ubyte, ...-idx1-ubyte, optionally .gz)",
+    "idx-dir": "a folder with MNIST-style train-/t10k- IDX files",
+}
+_COMPRESSED = (".gz", ".bz2")
+_IDX_NAME = re.compile(r"idx\d+-ubyte$|\.idx\d*$")
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class DataError(ValueError):
+    """A data file or data set cannot be used.  ``str(err)`` starts with the file name and names
+    the problem (the row and column for a bad value)."""
+
+
+#: The optional dependencies, by module: (pip extra, what needs them).
+OPTIONAL = {
+    "pandas": ("data", "loading data files and encoding targets"),
+    "pyarrow": ("data", "reading CSV and Parquet files"),
+    "matplotlib": ("plot", "drawing learning curves"),
+}
+
+
+def optional_import(module: str) -> Any:
+    """Import one of :data:`OPTIONAL`'s modules, or raise ``ModuleNotFoundError`` saying which
+    extra installs it (``pip install 'numpy-backprop[data]'``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra, purpose = OPTIONAL[module.split(".")[0]]
+        raise ModuleNotFoundError(
+            f"{purpose} needs {module.split('.')[0]}: pip install 'numpy-backprop[{extra}]'"
+        ) from None
+
+
+def _clip(value: Any, width: int = 40) -> str:
+    """``repr(value)`` on one line, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def data_format(path: str | os.PathLike[str]) -> str:
+    """The format of a data file, from its name: one of :data:`FORMATS`' keys.
+
+    Raises :class:`DataError` for a name no format claims.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        return "idx-dir"
+    base = os.path.basename(name).lower()
+    for ext in _COMPRESSED:
+        if base.endswith(ext):
+            base = base[: -len(ext)]
+    if base.endswith(".csv"):
+        return "csv"
+    if base.endswith((".tsv", ".tab")):
+        return "tsv"
+    if base.endswith((".parquet", ".pq")):
+        return "parquet"
+    if base.endswith(".npz"):
+        return "npz"
+    if _IDX_NAME.search(base):
+        return "idx"
+    raise DataError(
+        f"{name}: cannot tell the file format from its name; use one of: "
+        + "; ".join(FORMATS.values())
+    )
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_file(name: str) -> None:
+    if not os.path.exists(name):
+        raise DataError(f"{name}: no such file")
+    if os.path.isdir(name):
+        raise DataError(f"{name}: is a folder, not a data file")
+    if os.path.getsize(name) == 0:
+        raise DataError(f"{name}: empty file")
+
+
+def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
+    """Read a CSV/TSV (header row required) or Parquet file into a pandas DataFrame.
+
+    CSV cells ``""``, ``NA``, ``NaN``, ``null`` (pyarrow's defaults) become missing values.
+    Column names must be distinct; rows must all have the header's number of fields.
+
+    Raises
+    ------
+    DataError
+        Missing or empty file, unreadable content, ragged rows (line named), duplicate column
+        names, no data rows.
+    """
+    pa = optional_import("pyarrow")
+    optional_import("pandas")
+    name = os.fspath(path)
+    fmt = fmt or data_format(name)
+    _check_file(name)
+    bad_rows: list[Any] = []
+    try:
+        if fmt == "parquet":
+            pq = optional_import("pyarrow.parquet")
+            table = pq.read_table(name)
+        else:
+            csv = optional_import("pyarrow.csv")
+
+            def on_invalid(row: Any) -> str:
+                bad_rows.append(row)
+                return "skip"
+
+            table = csv.read_csv(
+                name,
+                read_options=csv.ReadOptions(use_threads=False),
+                parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
+                                               invalid_row_handler=on_invalid),
+                convert_options=csv.ConvertOptions(strings_can_be_null=True),
+            )
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        if "Empty CSV file" in msg:
+            raise DataError(f"{name}: empty file (no header row)") from None
+        raise DataError(f"{name}: cannot read as {fmt.upper()} ({msg})") from None
+    if bad_rows:
+        r = bad_rows[0]
+        more = f" (and {len(bad_rows) - 1} more ragged rows)" if len(bad_rows) > 1 else ""
+        where = f"line {r.number}" if r.number is not None else f"row {_clip(r.text)}"
+        raise DataError(
+            f"{name}: ragged rows: {where} has {r.actual_columns} fields but the header has "
+            f"{r.expected_columns}{more}"
+        )
+    names = table.column_names
+    seen: dict[str, int] = {}
+    for j, col in enumerate(names):
+        if col in seen:
+            raise DataError(
+                f"{name}: duplicate column name {col!r} (columns {seen[col] + 1} and {j + 1})"
+            )
+        seen[col] = j
+    if table.num_rows == 0:
+        raise DataError(f"{name}: header only, no data rows (columns: {', '.join(names)})")
+    try:
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
+            from None
+
+
+def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
+    """Read every array of an ``.npz`` file, without unpickling (object arrays are refused)."""
+    name = os.fspath(path)
+    _check_file(name)
+    try:
+        with np.load(name, allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        reason = " ".join(str(exc).split())
+        if "allow_pickle" in reason:
+            reason = "it holds object arrays, which are refused (they would need unpickling)"
+        raise DataError(f"{name}: cannot read as NPZ ({reason})") from None
+
+
+def read_idx(path: str | os.PathLike[str]) -> Array:
+    """Read an IDX file (gzipped or not): magic ``0 0 <dtype> <ndim>``, ``ndim`` big-endian
+    uint32 sizes, then the values in big-endian order.  Returns a native-endian array."""
+    name = os.fspath(path)
+    _check_file(name)
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"{name}: cannot read as gzipped IDX ({exc})") from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_DTYPES or data[3] == 0:
+        raise DataError(f"{name}: not an IDX file (bad magic number {data[:4].hex() or 'none'})")
+    ndim = data[3]
+    start = 4 + 4 * ndim
+    if len(data) < start:
+        raise DataError(f"{name}: truncated IDX header")
+    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[data[2]])
+    count = int(np.prod(dims, dtype=np.int64))
+    if len(data) - start != count * dtype.itemsize:
+        raise DataError(
+            f"{name}: truncated or corrupted IDX file: its header promises shape {dims} "
+            f"({count * dtype.itemsize} bytes of data) but it holds {len(data) - start}"
+        )
+    arr = np.frombuffer(data, dtype=dtype, count=count, offset=start).reshape(dims)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def idx_labels_path(images: str) -> str | None:
+    """The MNIST naming convention's labels file for an images file
+    (``train-images-idx3-ubyte.gz`` -> ``train-labels-idx1-ubyte.gz``), if it exists."""
+    folder, base = os.path.split(images)
+    guess = re.sub(r"idx\d+-ubyte", "idx1-ubyte", base.replace("images", "labels"))
+    if guess == base:
+        return None
+    stem = guess[:-3] if guess.endswith(".gz") else guess
+    for candidate in (guess, stem, stem + ".gz"):
+        if os.path.isfile(os.path.join(folder, candidate)):
+            return os.path.join(folder, candidate)
+    return None
