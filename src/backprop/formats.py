@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import os
 import re
+import sys
 import zipfile
 from typing import Any
 
@@ -152,13 +153,20 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
                 bad_rows.append(row)
                 return "skip"
 
-            table = csv.read_csv(
-                name,
-                read_options=csv.ReadOptions(use_threads=False),
-                parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
-                                               invalid_row_handler=on_invalid),
-                convert_options=csv.ConvertOptions(strings_can_be_null=True),
-            )
+            # pyarrow decodes a ragged row's text before calling on_invalid; when that text is
+            # not UTF-8 the decode error is only "ignored" (printed) and the read then fails
+            # with its own message, which we report.  Keep that print off the user's stderr.
+            hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
+            try:
+                table = csv.read_csv(
+                    name,
+                    read_options=csv.ReadOptions(use_threads=False),
+                    parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
+                                                   invalid_row_handler=on_invalid),
+                    convert_options=csv.ConvertOptions(strings_can_be_null=True),
+                )
+            finally:
+                sys.unraisablehook = hook
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         if "Empty CSV file" in msg:
@@ -172,7 +180,10 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
             f"{name}: ragged rows: {where} has {r.actual_columns} fields but the header has "
             f"{r.expected_columns}{more}"
         )
-    names = table.column_names
+    try:
+        names = table.column_names
+    except UnicodeDecodeError:
+        raise DataError(f"{name}: the header is not valid UTF-8 text") from None
     seen: dict[str, int] = {}
     for j, col in enumerate(names):
         if col in seen:

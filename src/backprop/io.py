@@ -261,7 +261,8 @@ def read_safetensors(path: PathLike, kind: str) -> FileContents:
             f"'format': '{FORMAT}' entry)"
         )
     version_text = meta.get("format_version", "")
-    if not (isinstance(version_text, str) and version_text.isdecimal()) or int(version_text) < 1:
+    if not (isinstance(version_text, str) and version_text.isascii() and version_text.isdecimal()
+            and int(version_text) >= 1):
         raise ModelFileError(f"{name}: invalid format version {version_text!r}")
     version = int(version_text)
     if version > FORMAT_VERSION:
