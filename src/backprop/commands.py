@@ -234,7 +234,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     pick = np.sort(np.random.default_rng(args.seed).choice(m, size=n, replace=False))
     report = gradient_check(net, data.X[pick], data.y[pick], eps=args.eps,
                             max_entries=args.entries, seed=args.seed)
-    print(f"gradient check of {args.model} on {n} rows of {rows} "
+    print(f"gradient check of {args.model} on {n} rows drawn from {rows} "
           f"(central differences, eps {args.eps:g}):")
     print(report)
     if not report.passed:
