@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Activation, get_activation
+from . import _kernels
+from ._workspace import Workspace
+from .activations import ACTIVATIONS, Activation, get_activation
 
 __all__ = ["Layer", "Dense", "Dropout", "Standardize", "INITIALIZERS", "LAYERS", "as_rng"]
 
@@ -145,9 +147,8 @@ class Dense(Layer):
         if init_name is None:
             init_name = INIT_ALIASES[self.activation.init]
         if init_name not in INITIALIZERS:
-            raise ValueError(
-                f"unknown init {init!r}; choose one of {sorted(INITIALIZERS) + sorted(INIT_ALIASES)}"
-            )
+            choices = sorted(INITIALIZERS) + sorted(INIT_ALIASES)
+            raise ValueError(f"unknown init {init!r}; choose one of {choices}")
         self.init = init_name
         dt = _check_dtype(dtype)
         rng = as_rng(seed)
@@ -164,15 +165,11 @@ class Dense(Layer):
 
         ``a_prev``: (m, n_in) -> ``a``: (m, n_out).
         """
-        z = a_prev @ self.params["W"]  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
-        z += self.params["b"]
-        a = self.activation.value(z)
-        return a, (a_prev, z, a)
+        return self._forward(a_prev, training)
 
     def backward(self, da: Array, cache: tuple) -> tuple[Array, dict[str, Array]]:
         """``dz = da * f'(z)``, then :meth:`backward_from_dz`.  ``da``: (m, n_out)."""
-        _, z, a = cache
-        return self.backward_from_dz(self.activation.backward(da, z, a), cache)
+        return self._backward(da, cache)
 
     def backward_from_dz(
         self, dz: Array, cache: tuple, need_da_prev: bool = True
@@ -184,13 +181,79 @@ class Dense(Layer):
         ``need_da_prev=False`` (the first layer during training) ``da_prev`` is not computed and
         ``None`` is returned in its place.
         """
+        return self._backward_from_dz(dz, cache, need_da_prev=need_da_prev)
+
+    # The three methods below are the layer's math.  With a workspace ``ws`` (during fit and
+    # predict) they write into its arrays instead of allocating, and use the fused kernels of
+    # ``_kernels`` for the bias + activation and the activation's derivative + bias gradient;
+    # without one (the public methods above) they are plain NumPy.
+
+    def _kernels(self, ws: Workspace) -> tuple | None:
+        """The activation's fused kernels with their constant arguments, or None (a custom
+        Activation object, or no kernel for it)."""
+        act = self.activation
+        if ACTIVATIONS.get(act.name) is not act:
+            return None
+        return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.exact)
+
+    def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
+                 ) -> tuple[Array, tuple]:
+        W, b = self.params["W"], self.params["b"]
+        if ws is None:
+            z = a_prev @ W  # (m, n_in) @ (n_in, n_out) -> (m, n_out)
+            z += b
+            a = self.activation.value(z)
+            return a, (a_prev, z, a)
+        shape = (a_prev.shape[0], self.n_out)
+        z = np.matmul(a_prev, W, out=ws.get(self, "z", shape, W.dtype))
+        kernels = self._kernels(ws)
+        if kernels is None:
+            z += b
+            a = self.activation.value(z)
+        else:
+            forward, _, consts = kernels
+            a = ws.get(self, "a", shape, W.dtype)
+            forward(z, b, a, *consts)  # z += b; a = f(z), one pass
+        return a, (a_prev, z, a)
+
+    def _backward(self, da: Array, cache: tuple, ws: Workspace | None = None,
+                  need_da_prev: bool = True, da_owned: bool = False
+                  ) -> tuple[Array | None, dict[str, Array]]:
+        """``da_owned``: ``da`` is a scratch array that may be overwritten with ``dz``."""
+        _, z, a = cache
+        kernels = None if ws is None else self._kernels(ws)
+        if kernels is None or kernels[1] is None:
+            dz = self.activation.backward(da, z, a)
+            return self._backward_from_dz(dz, cache, ws, need_da_prev)
+        _, backward, consts = kernels
+        if not da_owned:
+            scratch = ws.get(self, "dz", da.shape, da.dtype)
+            np.copyto(scratch, da)
+            da = scratch
+        db = ws.get(self, "db", self.params["b"].shape, z.dtype)
+        backward(da, z, a, db, *consts)  # da <- dz = da * f'(z); db = sum of dz over rows
+        return self._backward_from_dz(da, cache, ws, need_da_prev, db=db)
+
+    def _backward_from_dz(self, dz: Array, cache: tuple, ws: Workspace | None = None,
+                          need_da_prev: bool = True, db: Array | None = None
+                          ) -> tuple[Array | None, dict[str, Array]]:
         a_prev = cache[0]
-        grads = {
-            "W": a_prev.T @ dz,  # (n_in, m) @ (m, n_out) -> (n_in, n_out)
-            "b": dz.sum(axis=0),  # (n_out,)
-        }
-        da_prev = dz @ self.params["W"].T if need_da_prev else None  # (m, n_out) @ (n_out, n_in)
-        return da_prev, grads
+        W = self.params["W"]
+        if ws is None:
+            grads = {
+                "W": a_prev.T @ dz,  # (n_in, m) @ (m, n_out) -> (n_in, n_out)
+                "b": dz.sum(axis=0),  # (n_out,)
+            }
+            da_prev = dz @ W.T if need_da_prev else None  # (m, n_out) @ (n_out, n_in)
+            return da_prev, grads
+        dW = np.matmul(a_prev.T, dz, out=ws.get(self, "dW", W.shape, dz.dtype))
+        if db is None:
+            db = np.sum(dz, axis=0, out=ws.get(self, "db", self.params["b"].shape, dz.dtype))
+        da_prev = None
+        if need_da_prev:
+            out = ws.get(self, "da_prev", (dz.shape[0], self.n_in), dz.dtype)
+            da_prev = np.matmul(dz, W.T, out=out)
+        return da_prev, {"W": dW, "b": db}
 
     def config(self) -> dict[str, Any]:
         """Constructor arguments (weights aside)."""
@@ -230,20 +293,42 @@ class Dropout(Layer):
 
     def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, Array | None]:
         """``a = a_prev * M`` when training (and ``rate > 0``); the identity otherwise."""
+        return self._forward(a_prev, training)
+
+    def backward(self, da: Array, cache: Array | None) -> tuple[Array, dict[str, Array]]:
+        """``da_prev = da * M`` (the identity when no mask was drawn)."""
+        return self._backward(da, cache)
+
+    # With a workspace ``ws`` (during fit) the mask and the output are written into its arrays
+    # and ``backward`` multiplies ``da`` in place when it is scratch (``da_owned``); the random
+    # draws, and so the masks, are the same as without one.
+
+    def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
+                 ) -> tuple[Array, Array | None]:
         if not training or self.rate == 0.0:
             return a_prev, None
         keep = 1.0 - self.rate
         # Generator.random draws float32 or float64; wider dtypes (gradient checking's
         # longdouble) take the float64 draw, so they see the same mask as float64.
         draw = np.float32 if a_prev.dtype == np.float32 else np.float64
-        mask = (self.rng.random(a_prev.shape, dtype=draw) < keep).astype(a_prev.dtype)
-        mask *= np.asarray(1.0 / keep, dtype=a_prev.dtype)
-        return a_prev * mask, mask
+        scale = np.asarray(1.0 / keep, dtype=a_prev.dtype)
+        if ws is None:
+            mask = (self.rng.random(a_prev.shape, dtype=draw) < keep).astype(a_prev.dtype)
+            mask *= scale
+            return a_prev * mask, mask
+        u = self.rng.random(out=ws.get(self, "u", a_prev.shape, draw), dtype=draw)
+        mask = ws.get(self, "mask", a_prev.shape, a_prev.dtype)
+        np.less(u, keep, out=mask)
+        mask *= scale
+        return np.multiply(a_prev, mask, out=ws.get(self, "a", a_prev.shape, a_prev.dtype)), mask
 
-    def backward(self, da: Array, cache: Array | None) -> tuple[Array, dict[str, Array]]:
-        """``da_prev = da * M`` (the identity when no mask was drawn)."""
+    def _backward(self, da: Array, cache: Array | None, ws: Workspace | None = None,
+                  need_da_prev: bool = True, da_owned: bool = False
+                  ) -> tuple[Array, dict[str, Array]]:
         if cache is None:
             return da, {}
+        if ws is not None and da_owned:
+            return np.multiply(da, cache, out=da), {}
         return da * cache, {}
 
     def config(self) -> dict[str, Any]:

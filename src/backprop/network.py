@@ -20,12 +20,44 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
+from ._workspace import Workspace
 from .layers import LAYERS, Dense, Dropout, Layer, Standardize, as_rng
 from .losses import Loss, check_sample_weight, get_loss
 
 __all__ = ["Network", "mlp", "check_X", "check_classes", "check_feature_names"]
 
 Array = np.ndarray
+_NO_WEIGHTS = np.empty(0)  # "no sample weights" for the softmax + cross-entropy kernel
+
+
+def _all_finite(arr: Array) -> bool:
+    """``np.isfinite(arr).all()``, in one pass without a boolean temporary the size of ``arr``
+    when the kernel can run (fit and predict call this on the whole data set)."""
+    big = arr.size >= 1 << 20 and arr.dtype in (np.float32, np.float64)
+    kernel = _kernels.get("all_finite") if big else None
+    if kernel is not None and (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        return bool(kernel(arr.ravel(order="K")))
+    return bool(np.isfinite(arr).all())
+
+
+def _buffered(layer: Layer) -> bool:
+    """True when ``layer`` has a workspace path (Dense, Dropout) that its class does not
+    bypass: a subclass that overrides ``forward``/``backward`` (say, a test that injects a wrong
+    gradient) is run through its own public methods."""
+    cls = type(layer)
+    if isinstance(layer, Dense):
+        return (cls.forward is Dense.forward and cls.backward is Dense.backward
+                and cls.backward_from_dz is Dense.backward_from_dz)
+    if isinstance(layer, Dropout):
+        return cls.forward is Dropout.forward and cls.backward is Dropout.backward
+    return False
+
+
+def _contiguous_pair(a: Array, b: Array) -> bool:
+    """Both arrays C-contiguous with one dtype, so flat kernels may run on ``reshape(-1)``."""
+    return a.flags.c_contiguous and b.flags.c_contiguous and a.dtype == b.dtype \
+        and a.dtype in (np.float32, np.float64)
 
 
 def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "X") -> Array:
@@ -48,7 +80,7 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
         )
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind == "f" and not _all_finite(arr):
         i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name} contains {arr[i, j]} at row {i}, column {j}")
     return arr
@@ -269,10 +301,16 @@ class Network:
         a = check_X(X, self.n_in, self.dtype)
         return self._forward(a, training)
 
-    def _forward(self, a: Array, training: bool) -> tuple[Array, list[Any]]:
+    def _forward(self, a: Array, training: bool, ws: Workspace | None = None
+                 ) -> tuple[Array, list[Any]]:
+        """Unchecked forward pass; with a workspace ``ws`` the layers that can write into its
+        arrays do (see ``_workspace``)."""
         caches = []
         for layer in self.layers:
-            a, cache = layer.forward(a, training=training)
+            if ws is not None and _buffered(layer):
+                a, cache = layer._forward(a, training, ws)
+            else:
+                a, cache = layer.forward(a, training=training)
             caches.append(cache)
         return a, caches
 
@@ -318,23 +356,42 @@ class Network:
         w: Array | None,
         training: bool,
         need_input_grad: bool = False,
+        ws: Workspace | None = None,
     ) -> tuple[float, list[dict[str, Array]], Array, Array | None]:
         """Unchecked core of :meth:`loss_and_grads`; also returns the output ``a[L]`` and, on
-        request, ``dJ/dX``."""
-        out, caches = self._forward(X, training)
-        J = self._data_cost(out, caches, y, w)
+        request, ``dJ/dX``.
+
+        With a workspace ``ws`` (during :meth:`fit`) every array is written into the
+        workspace and the fused kernels are used; the arrays returned are then overwritten by
+        the next call.  Without one, this is the plain NumPy path (gradient checking uses it).
+        """
+        out, caches = self._forward(X, training, ws)
+        n = len(self.layers)
         last = self.layers[-1]
+        fast = ws is not None and _buffered(last)
+        need_da = n > 1 or need_input_grad
         if self.fused:
-            dz = self.loss.gradient_wrt_logits(out, y, w)
-            da, last_grads = last.backward_from_dz(dz, caches[-1], len(self.layers) > 1
-                                                   or need_input_grad)
+            J, dz, db = self._output_gradient(out, caches[-1], y, w, ws if fast else None)
+            if fast:
+                da, last_grads = last._backward_from_dz(dz, caches[-1], ws, need_da, db)
+            else:
+                da, last_grads = last.backward_from_dz(dz, caches[-1], need_da)
         else:
-            da, last_grads = last.backward(self.loss.gradient(out, y, w), caches[-1])
-        grads: list[dict[str, Array]] = [{}] * len(self.layers)
+            J = self._data_cost(out, caches, y, w)
+            da_out = self.loss.gradient(out, y, w)
+            if fast:
+                da, last_grads = last._backward(da_out, caches[-1], ws, need_da, da_owned=True)
+            else:
+                da, last_grads = last.backward(da_out, caches[-1])
+        grads: list[dict[str, Array]] = [{}] * n
         grads[-1] = last_grads
-        for i in range(len(self.layers) - 2, -1, -1):
+        da_owned = True  # da is scratch (ours) that the next backward may overwrite
+        for i in range(n - 2, -1, -1):
             layer = self.layers[i]
-            if i == 0 and not need_input_grad and isinstance(layer, Dense):
+            if ws is not None and _buffered(layer):
+                da, grads[i] = layer._backward(da, caches[i], ws, i > 0 or need_input_grad,
+                                               da_owned=da_owned)
+            elif i == 0 and not need_input_grad and isinstance(layer, Dense):
                 # dJ/dX is never used in training: skip the (m, n_out) @ (n_out, n_in) product
                 z, a = caches[0][1], caches[0][2]
                 da, grads[0] = layer.backward_from_dz(
@@ -342,23 +399,75 @@ class Network:
                 )
             else:
                 da, grads[i] = layer.backward(da, caches[i])
+                da_owned = False  # a layer of unknown kind may return an array it keeps
         if self.l2:
-            J += self.l2_penalty()
+            J += self._l2_penalty(ws is not None)
+            add_scaled = _kernels.get("add_scaled") if ws is not None else None
             for layer, g in zip(self.layers, grads):
                 if isinstance(layer, Dense):
-                    g["W"] += self.l2 * layer.params["W"]  # d/dW of (l2 / 2) ||W||^2
+                    W, dW = layer.params["W"], g["W"]  # d/dW of (l2 / 2) ||W||^2 is l2 W
+                    if add_scaled is not None and _contiguous_pair(dW, W):
+                        add_scaled(dW.reshape(-1), W.dtype.type(self.l2), W.reshape(-1))
+                    else:
+                        dW += self.l2 * W
         return J, grads, out, da
+
+    def _output_gradient(
+        self, out: Array, cache: tuple, y: Array, w: Array | None, ws: Workspace | None
+    ) -> tuple[float, Array, Array | None]:
+        """``(J, dz, db)`` of a fused output pair: the cost from the logits and
+        ``dz = dJ/dz``; ``db`` (the output bias gradient) when it came with ``dz``, else None.
+
+        Softmax + cross-entropy with integer labels runs as one kernel during fit (cost,
+        ``dz`` and ``db`` in one pass over the (m, k) logits); the rest is the losses' NumPy.
+        """
+        kernel = None
+        if ws is not None and y.ndim == 1 and self.loss.fused_activation == "softmax":
+            kernel = _kernels.get("softmax_xent")
+        if kernel is None:
+            J = self._data_cost(out, [cache], y, w)
+            return J, self.loss.gradient_wrt_logits(out, y, w), None
+        z = cache[1]
+        m, dt = z.shape[0], z.dtype
+        # per-row factor of dz: 1/m, or w_i / sum(w) (as _sample_scale computes it)
+        scale = ws.get(self, "row_scale", (m,), dt)
+        if w is None:
+            scale.fill(1.0 / m)
+        else:
+            w_dt = w.astype(dt)
+            np.divide(w_dt, w_dt.sum(), out=scale)
+        last = self.layers[-1]
+        dz = ws.get(last, "dz", z.shape, dt)
+        db = ws.get(last, "db", (z.shape[1],), dt)
+        J = kernel(z, out, y, scale, _NO_WEIGHTS if w is None else w, dz, db,
+                   *_kernels.scalars(dt, 0, 1))
+        return J, dz, db
 
     # ----------------------------------------------------------------- prediction
     def predict(self, X: Array, batch_size: int = 8192) -> Array:
         """Output activations ``a[L]`` for ``X`` (probabilities for sigmoid/softmax outputs),
-        computed in chunks of ``batch_size`` rows with dropout off."""
+        computed in chunks of ``batch_size`` rows with dropout off.  Returns an array of shape
+        (m, n_out) in the network's dtype."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         X = check_X(X, self.n_in)
-        outs = []
-        for start in range(0, X.shape[0], batch_size):
-            chunk = X[start:start + batch_size].astype(self.dtype, copy=False)
-            outs.append(self._forward(chunk, training=False)[0])
-        return outs[0] if len(outs) == 1 else np.concatenate(outs)
+        m = X.shape[0]
+        ws = Workspace(exact=True)  # the chunks reuse one set of arrays; same numbers as forward
+        result = None
+        for start in range(0, m, batch_size):
+            chunk = X[start:start + batch_size]
+            if chunk.dtype != self.dtype:
+                cast = ws.get(self, "X", chunk.shape, self.dtype)
+                np.copyto(cast, chunk, casting="same_kind")
+                chunk = cast
+            a = self._forward(chunk, training=False, ws=ws)[0]
+            if start == 0 and a.shape[0] == m:
+                return a  # one chunk: the workspace's own array, not shared with anyone
+            if result is None:
+                result = np.empty((m, a.shape[1]), dtype=a.dtype)
+            result[start:start + a.shape[0]] = a
+        return result
 
     def predict_classes(self, X: Array) -> Array:
         """Class predictions: ``argmax`` for softmax outputs; ``a > 0.5`` for sigmoid outputs
@@ -410,13 +519,24 @@ class Network:
 
     def l2_penalty(self) -> float:
         """``(l2 / 2) sum ||W||^2`` over Dense layers (0 when ``l2 == 0``)."""
+        return self._l2_penalty(False)
+
+    def _l2_penalty(self, fused: bool) -> float:
+        """:meth:`l2_penalty`; ``fused``: sum the squares with the kernel (no float64 copy of
+        each ``W``) when it can."""
         if not self.l2:
             return 0.0
         acc = np.promote_types(self.dtype, np.float64)  # longdouble stays longdouble
-        return 0.5 * self.l2 * sum(
-            np.sum(np.square(la.params["W"], dtype=acc))
-            for la in self.layers if isinstance(la, Dense)
-        )
+        sum_squares = _kernels.get("sum_squares") if fused else None
+        total = 0.0
+        for la in self.layers:
+            if isinstance(la, Dense):
+                W = la.params["W"]
+                if sum_squares is not None and _contiguous_pair(W, W):
+                    total += sum_squares(W.reshape(-1))
+                else:
+                    total += np.sum(np.square(W, dtype=acc))
+        return 0.5 * self.l2 * total
 
     # ----------------------------------------------------------------- training
     def fit(self, X: Array, y: Array, **kwargs: Any):  # -> History

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
+
 __all__ = [
     "Optimizer",
     "GradientDescent",
@@ -50,7 +52,13 @@ def _unit_interval(name: str, value: float) -> float:
 
 
 class Optimizer:
-    """Base class.  Subclasses implement :meth:`_update` for one parameter."""
+    """Base class.  Subclasses implement :meth:`_update` for one parameter.
+
+    Each rule exists twice: :meth:`_update`, plain NumPy, is the reference that documents it;
+    :meth:`_fused_update` runs the same arithmetic as one compiled pass over the parameter
+    (``backprop._kernels``), which :meth:`step` uses whenever it can.  Both flush buffer
+    entries that decay below the dtype's smallest normal number to zero (see ``_kernels``).
+    """
 
     #: names of the per-parameter state arrays (e.g. ``("m", "v")`` for Adam)
     slots: tuple[str, ...] = ()
@@ -85,10 +93,31 @@ class Optimizer:
             ]
         self.state["step"] += 1
         t = self.state["step"]
+        kernel = _kernels.get(self.kernel) if self.kernel else None
+        consts: dict[np.dtype, tuple] = {}  # the kernel's scalar arguments, once per dtype
         for p, g, s in zip(params, grads, self.state["slots"]):
-            self._update(p, g, s, t)
+            if kernel is not None and _fusable(p, g, s):
+                if p.dtype not in consts:
+                    consts[p.dtype] = self._kernel_consts(p.dtype, t)
+                self._fused_update(kernel, p, g, s, consts[p.dtype])
+            else:
+                self._update(p, g, s, t)
+
+    #: name of the kernel in ``backprop._kernels`` that :meth:`_fused_update` calls
+    kernel: str | None = None
 
     def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
+        """The update rule in plain NumPy, in place (the reference)."""
+        raise NotImplementedError
+
+    def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
+        """The scalar arguments of :meth:`_fused_update`'s kernel at step ``t``, as ``dtype``
+        scalars (so the kernel computes in the parameters' precision, as NumPy does)."""
+        raise NotImplementedError
+
+    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
+                      consts: tuple) -> None:
+        """The same update as :meth:`_update` in one kernel call over the flat arrays."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -105,6 +134,17 @@ class Optimizer:
         }
 
 
+def _fusable(p: Array, g: Array, slots: dict[str, Array]) -> bool:
+    """The kernels run on flat views: every array C-contiguous, one float32/float64 dtype."""
+    dt = p.dtype
+    if dt not in (np.float32, np.float64) or not p.flags.c_contiguous:
+        return False
+    if g.dtype != dt or g.shape != p.shape or not g.flags.c_contiguous:
+        return False
+    return all(b.dtype == dt and b.shape == p.shape and b.flags.c_contiguous
+               for b in slots.values())
+
+
 class GradientDescent(Optimizer):
     """Plain gradient descent, the founding note's rule: ``θ ← θ - γ g``."""
 
@@ -115,8 +155,21 @@ class GradientDescent(Optimizer):
         """``{"lr": ...}``."""
         return {"lr": self.lr}
 
+    kernel = "sgd"
+
     def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
         p -= self.lr * g
+
+    def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
+        # the SGD kernel without momentum or weight decay
+        lr, mu, c_damp, wd, tiny, zero = _kernels.scalars(dtype, self.lr, 0, 1, 0,
+                                                          np.finfo(dtype).tiny, 0)
+        return lr, mu, c_damp, False, True, wd, tiny, zero
+
+    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
+                      consts: tuple) -> None:
+        pf = p.reshape(-1)
+        kernel(pf, g.reshape(-1), pf, *consts)  # p stands in for the (unused) buffer
 
 
 class SGD(Optimizer):
@@ -152,6 +205,8 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "nesterov": self.nesterov,
                 "weight_decay": self.weight_decay, "dampening": self.dampening}
 
+    kernel = "sgd"
+
     def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
         if self.weight_decay:
             g = g + self.weight_decay * p
@@ -162,8 +217,21 @@ class SGD(Optimizer):
             else:
                 b *= self.momentum
                 b += (1 - self.dampening) * g
+                _kernels.flush_subnormals(b)
             g = g + self.momentum * b if self.nesterov else b
         p -= self.lr * g
+
+    def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
+        lr, mu, c_damp, wd, tiny, zero = _kernels.scalars(
+            dtype, self.lr, self.momentum, 1 - self.dampening, self.weight_decay,
+            np.finfo(dtype).tiny, 0)
+        return lr, mu, c_damp, self.nesterov, t == 1, wd, tiny, zero
+
+    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
+                      consts: tuple) -> None:
+        pf = p.reshape(-1)
+        buf = s["b"].reshape(-1) if self.momentum else pf  # p: placeholder, never touched
+        kernel(pf, g.reshape(-1), buf, *consts)
 
 
 class Adam(Optimizer):
@@ -177,6 +245,9 @@ class Adam(Optimizer):
     """
 
     slots = ("m", "v")
+    kernel = "adam"
+    #: weight decay applied to the parameter (AdamW) rather than added to the gradient
+    decoupled = False
 
     def __init__(
         self,
@@ -213,11 +284,27 @@ class Adam(Optimizer):
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * (g * g)
+        _kernels.flush_subnormals(m)
+        _kernels.flush_subnormals(v)
         if self.amsgrad:
             np.maximum(s["v_max"], v, out=s["v_max"])
             v = s["v_max"]
         denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
         p -= (self.lr / (1 - b1**t)) * m / denom
+
+    def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
+        b1, b2 = self.betas
+        wd = self.weight_decay
+        l2, decay = (0.0, 1 - self.lr * wd) if self.decoupled else (wd, 1.0)
+        return (self.amsgrad,) + _kernels.scalars(
+            dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), math.sqrt(1 - b2**t),
+            self.eps, l2, decay, np.finfo(dtype).tiny, 0)
+
+    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
+                      consts: tuple) -> None:
+        m = s["m"].reshape(-1)
+        v_max = s["v_max"].reshape(-1) if self.amsgrad else m  # m: placeholder, never touched
+        kernel(p.reshape(-1), g.reshape(-1), m, s["v"].reshape(-1), v_max, *consts)
 
 
 class AdamW(Adam):
@@ -233,6 +320,8 @@ class AdamW(Adam):
         amsgrad: bool = False,
     ) -> None:
         super().__init__(lr, betas, eps, weight_decay, amsgrad)
+
+    decoupled = True
 
     def _decay(self, p: Array, g: Array) -> Array:
         if self.weight_decay:
@@ -268,6 +357,8 @@ class RMSprop(Optimizer):
         self.centered = bool(centered)
         self.slots = ("v",) + (("b",) if self.momentum else ()) + (("g_avg",) if centered else ())
 
+    kernel = "rmsprop"
+
     def hyperparameters(self) -> dict[str, Any]:
         """Constructor arguments."""
         return {"lr": self.lr, "alpha": self.alpha, "eps": self.eps,
@@ -281,10 +372,12 @@ class RMSprop(Optimizer):
         v = s["v"]
         v *= a
         v += (1 - a) * (g * g)
+        _kernels.flush_subnormals(v)
         if self.centered:
             g_avg = s["g_avg"]
             g_avg *= a
             g_avg += (1 - a) * g
+            _kernels.flush_subnormals(g_avg)
             denom = np.sqrt(v - g_avg * g_avg) + self.eps
         else:
             denom = np.sqrt(v) + self.eps
@@ -292,9 +385,24 @@ class RMSprop(Optimizer):
             b = s["b"]
             b *= self.momentum
             b += g / denom
+            _kernels.flush_subnormals(b)
             p -= self.lr * b
         else:
             p -= self.lr * g / denom
+
+    def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
+        a = self.alpha
+        return _kernels.scalars(dtype, self.lr, a, 1 - a, self.eps, self.weight_decay,
+                                self.momentum) + (self.centered,) + _kernels.scalars(
+                                    dtype, np.finfo(dtype).tiny, 0)
+
+    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
+                      consts: tuple) -> None:
+        v = s["v"].reshape(-1)
+        # v stands in for the buffers this configuration does not have (never touched)
+        g_avg = s["g_avg"].reshape(-1) if self.centered else v
+        buf = s["b"].reshape(-1) if self.momentum else v
+        kernel(p.reshape(-1), g.reshape(-1), v, g_avg, buf, *consts)
 
 
 #: Optimizers by name (drives the parametrised convergence tests and the CLI).

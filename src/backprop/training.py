@@ -5,7 +5,7 @@ optimizer step (step 6)::
 
     for each epoch:
         lr = schedule(epoch)
-        for each mini-batch (X_b, y_b):
+        for each mini-batch (X_b, y_b):               (train_step)
             J, grads = forward, cost, backward        (Network._loss_and_grads)
             optimizer.step(params, grads)             (in place)
         history <- mean training loss/accuracy, validation loss/accuracy
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._workspace import Workspace
 from .layers import as_rng
 from .losses import check_sample_weight
 from .network import check_X
@@ -34,6 +35,7 @@ __all__ = [
     "EarlyStopping",
     "LambdaCallback",
     "minibatches",
+    "train_step",
     "train_validation_split",
     "fit",
 ]
@@ -211,6 +213,54 @@ def train_validation_split(
     return np.sort(train), val
 
 
+def _gather(src: Array, rows: Array, ws: Workspace | None, name: str) -> Array:
+    """``src[rows]``, written into the workspace's array ``name`` when there is one (no new
+    array per step).  ``mode="clip"`` (the rows are valid) spares NumPy's bounds-checked
+    buffered copy."""
+    if ws is None:
+        return src[rows]
+    out = ws.get(_gather, name, (rows.size,) + src.shape[1:], src.dtype)
+    return np.take(src, rows, axis=0, out=out, mode="clip")
+
+
+def train_step(
+    network: Network,
+    optimizer: Optimizer,
+    X_batch: Array,
+    y_batch: Array,
+    w_batch: Array | None = None,
+    workspace: Workspace | None = None,
+) -> tuple[float, Array]:
+    """One optimisation step on one mini-batch: forward propagation, cost, backward
+    propagation and the optimizer's in-place update of every parameter.
+
+    :func:`fit` changes the parameters here and nowhere else, so a check before the update (a
+    non-finite cost or gradient, say) or a checkpoint after it belongs in this function.
+
+    Parameters
+    ----------
+    network : Network
+    optimizer : Optimizer
+    X_batch : ndarray of shape (m, n_in), in the network's dtype (validated, as fit does)
+    y_batch : targets of the m rows, as ``network.check_targets`` returns them
+    w_batch : ndarray of shape (m,), optional
+        Sample weights.
+    workspace : Workspace, optional
+        Arrays reused from step to step (``backprop._workspace``); None allocates.
+
+    Returns
+    -------
+    J : float
+        The batch cost before the update (with the L2 term).
+    out : ndarray of shape (m, n_out)
+        The output ``a[L]`` of the forward pass (a workspace array: overwritten next step).
+    """
+    J, grads, out, _ = network._loss_and_grads(X_batch, y_batch, w_batch, training=True,
+                                               ws=workspace)
+    optimizer.step(network.parameters(), [g for layer in grads for g in layer.values()])
+    return float(J), out
+
+
 def fit(
     network: Network,
     X: Array,
@@ -283,18 +333,21 @@ def fit(
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         X_val = check_X(validation_data[0], network.n_in, network.dtype, name="X_val")
         y_val = network.check_targets(validation_data[1], X_val.shape[0], "y_val", "X_val")
-    elif validation_split > 0:
-        labels = _stratify_labels(y) if network.loss.is_classifier else None
-        train_idx, val_idx = train_validation_split(X.shape[0], validation_split, rng, labels)
-        X_val, y_val = X[val_idx], y[val_idx]
-        X, y = X[train_idx], y[train_idx]
-        w = None if w is None else w[train_idx]
     X = np.ascontiguousarray(X)
+    train_rows = None  # None: every row of X trains; else the rows that do
+    if validation_data is None and validation_split > 0:
+        labels = _stratify_labels(y) if network.loss.is_classifier else None
+        train_rows, val_idx = train_validation_split(X.shape[0], validation_split, rng, labels)
+        X_val, y_val = X[val_idx], y[val_idx]
+        # X itself is not copied: the batches are gathered from it through train_rows
 
-    params = network.parameters()
+    # Arrays reused by every step (see _workspace); a network that holds one layer object
+    # twice (shared weights) would have its two caches overwrite each other: plain path.
+    distinct = len({id(layer) for layer in network.layers}) == len(network.layers)
+    ws = Workspace() if distinct else None
     base_lr = optimizer.lr
     history = History()
-    m = X.shape[0]
+    m = X.shape[0] if train_rows is None else train_rows.size
     n_batches = 1 if batch_size is None else math.ceil(m / batch_size)
     bar = None
     if verbose:
@@ -309,10 +362,15 @@ def fit(
                 optimizer.lr = lr_schedule.lr_at(epoch, base_lr)
             loss_sum = acc_sum = 0.0
             for idx in minibatches(m, batch_size, rng if shuffle else None):
-                Xb, yb = X[idx], y[idx]
-                wb = None if w is None else w[idx]
-                J, grads, out, _ = network._loss_and_grads(Xb, yb, wb, training=True)
-                optimizer.step(params, [g for layer_grads in grads for g in layer_grads.values()])
+                if train_rows is None and not shuffle:  # consecutive rows: views, no copy
+                    batch = slice(int(idx[0]), int(idx[-1]) + 1)
+                    Xb, yb = X[batch], y[batch]
+                    wb = None if w is None else w[batch]
+                else:
+                    rows = idx if train_rows is None else train_rows[idx]
+                    Xb, yb = _gather(X, rows, ws, "X"), _gather(y, rows, ws, "y")
+                    wb = None if w is None else w[rows]
+                J, out = train_step(network, optimizer, Xb, yb, wb, ws)
                 loss_sum += J * idx.size
                 acc = network.loss.accuracy(out, yb)
                 if acc is not None:

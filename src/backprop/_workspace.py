@@ -1,0 +1,54 @@
+"""Arrays reused from one training step to the next.
+
+Why this module exists.  Every training step produces the same arrays: the mini-batch, each
+layer's ``z`` and ``a``, the back-propagated ``da``/``dz`` and one gradient per parameter.
+Allocating them afresh costs, per step, a trip through the allocator and (for arrays past
+glibc's mmap threshold) fresh pages that the kernel must fault in and zero, and it evicts the
+arrays of the previous step from the CPU caches.  :func:`backprop.training.fit` and
+:meth:`backprop.Network.predict` therefore hold one :class:`Workspace`, and the layers write into
+arrays they get from it instead of allocating.
+
+An array is named by its owner (a layer, or any object) and a name.  It is allocated once, for
+the largest batch seen; a smaller batch (the last one of an epoch) gets a view of its first
+rows, which is C-contiguous like the array itself.  Arrays from a workspace are overwritten by
+the next step: whatever is kept past it must be copied.
+
+``Workspace(exact=True)`` (used by ``predict``) also asks the layers for results identical to the
+plain NumPy path, bit for bit; the default allows fused kernels that differ from it by float
+rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Workspace"]
+
+Array = np.ndarray
+
+
+class Workspace:
+    """A set of reusable arrays keyed by ``(owner, name)``; see the module docstring."""
+
+    def __init__(self, exact: bool = False) -> None:
+        self._arrays: dict[tuple[int, str], Array] = {}
+        #: use only the kernels that reproduce NumPy bit for bit (see ``_kernels``)
+        self.exact = exact
+
+    def get(self, owner: object, name: str, shape: tuple[int, ...], dtype: Any) -> Array:
+        """An uninitialised C-contiguous array of ``shape`` and ``dtype`` for ``(owner, name)``,
+        the same memory on every call (a view of its first rows when ``shape[0]`` is smaller
+        than the largest requested so far)."""
+        key = (id(owner), name)
+        arr = self._arrays.get(key)
+        if (arr is None or arr.dtype != dtype or arr.shape[1:] != shape[1:]
+                or arr.shape[0] < shape[0]):
+            arr = np.empty(shape, dtype=dtype)
+            self._arrays[key] = arr
+        return arr if arr.shape[0] == shape[0] else arr[: shape[0]]
+
+    def nbytes(self) -> int:
+        """Total size of the arrays held, in bytes."""
+        return sum(a.nbytes for a in self._arrays.values())
