@@ -635,3 +635,25 @@ def test_save_load_errors(tmp_path):
                             kind="model")
     with pytest.raises(bp.ModelFileError, match="no_such_param"):
         BackpropClassifier.load(tmp_path / "edited.safetensors")
+
+
+@no_convergence_warning
+def test_failed_fit_leaves_estimator_unchanged():
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    X, y = make_blobs(60, centers=3, random_state=0)
+    fresh = BackpropClassifier(epochs=2)
+    with pytest.raises(ValueError, match="only one class"):  # raised after classes_ was known
+        fresh.fit(X, np.array(["a", "b", "c"])[y], sample_weight=(y == 0).astype(float))
+    assert vars(fresh) == vars(BackpropClassifier(epochs=2))
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+    clf = BackpropClassifier(epochs=2, random_state=0, early_stopping=True).fit(X, y)
+    before = {k: v for k, v in vars(clf).items()}
+    proba = clf.predict_proba(X)
+    with pytest.raises(ValueError, match="least populated class"):  # the validation split
+        clf.fit(X[:7], np.array(["a", "b", "b", "b", "c", "c", "c"]))
+    assert vars(clf).keys() == before.keys()
+    assert all(vars(clf)[k] is v for k, v in before.items())
+    assert np.array_equal(clf.predict_proba(X), proba)

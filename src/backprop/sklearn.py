@@ -30,12 +30,10 @@ from __future__ import annotations
 
 import copy
 import numbers
-import os
 import warnings
 from typing import Any
 
 import numpy as np
-import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -43,9 +41,9 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import io
+from ._sklearn_files import ModelFileMixin, label_dtype
 from .activations import ACTIVATIONS, sigmoid, softplus
-from .layers import INIT_ALIASES, INITIALIZERS, Dense, Dropout, Standardize
+from .layers import INIT_ALIASES, INITIALIZERS, Standardize
 from .network import Network, mlp
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
 from .training import Callback, History
@@ -54,11 +52,6 @@ __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
 Array = np.ndarray
 
-#: Key of the estimator's entry in a model file's JSON metadata.
-_META_KEY = "sklearn_estimator"
-#: dtypes a model file may name for labels (anything else is rejected as untrusted input).
-_LABEL_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-                 "float16", "float32", "float64"}
 #: scikit-learn's names for two activations, accepted as aliases.
 _ACTIVATION_ALIASES = {"logistic": "sigmoid", "identity": "linear"}
 _PREDICT_CHUNK = 8192  # rows per forward pass at prediction time (bounds the caches' memory)
@@ -180,51 +173,6 @@ def _make_rng(random_state: Any) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-#: Fitted attributes stored in a model file's metadata (beside the network itself).
-_SAVED_ATTRIBUTES = ("n_iter_", "loss_curve_", "validation_scores_", "best_loss_",
-                     "best_validation_score_")
-
-
-def _params_to_json(params: dict[str, Any]) -> dict[str, Any]:
-    """Hyperparameters as JSON values (an optimizer instance as its registry name and
-    hyperparameters; a Generator/RandomState ``random_state`` as None)."""
-    out = dict(params)
-    opt = params["optimizer"]
-    if isinstance(opt, Optimizer):
-        names = [k for k, v in OPTIMIZERS.items() if type(opt) is v]
-        if not names:
-            raise ValueError(f"cannot save optimizer {opt!r}: {type(opt).__name__} is not in "
-                             "backprop.OPTIMIZERS")
-        out["optimizer"] = {"name": names[0], "hyperparameters": opt.hyperparameters()}
-    if not isinstance(params["random_state"], numbers.Integral):
-        out["random_state"] = None
-    sizes = params["hidden_layer_sizes"]
-    out["hidden_layer_sizes"] = (int(sizes) if isinstance(sizes, numbers.Integral)
-                                 else [int(s) for s in sizes])
-    out["dtype"] = np.dtype(params["dtype"]).name
-    return out
-
-
-def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
-    """Inverse of :func:`_params_to_json` (values are validated later, by ``fit``'s checks)."""
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be an object, got {params!r}")
-    out = dict(params)
-    opt = out.get("optimizer")
-    if isinstance(opt, dict):
-        out["optimizer"] = get_optimizer(opt["name"], **opt["hyperparameters"])
-    if isinstance(out.get("hidden_layer_sizes"), list):
-        out["hidden_layer_sizes"] = tuple(out["hidden_layer_sizes"])
-    return out
-
-
-def _label_dtype(name: Any) -> np.dtype:
-    """A label dtype named in a model file: only plain numeric names are accepted."""
-    if name not in _LABEL_DTYPES:
-        raise ValueError(f"unsupported label dtype {name!r}")
-    return np.dtype(name)
-
-
 def _output_logits(network: Network, X: Array) -> Array:
     """The output layer's pre-activations ``z[L]`` (float64, shape (n, n_outputs)), in chunks."""
     parts = []
@@ -288,7 +236,7 @@ class _EpochMonitor(Callback):
             network.set_weights(self.best_weights)
 
 
-class _BackpropEstimator(BaseEstimator):
+class _BackpropEstimator(ModelFileMixin, BaseEstimator):
     """Shared fitting logic; subclasses define the targets' encoding and the output layer."""
 
     _is_classifier = False
@@ -421,7 +369,10 @@ class _BackpropEstimator(BaseEstimator):
         return f"{self.optimizer!r}|{float(self.learning_rate)!r}"
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X: Any, y: Any, sample_weight: Any, partial: bool, classes: Any = None):
+    def _prepare(self, X: Any, y: Any, sample_weight: Any, partial: bool, classes: Any):
+        """Validate the data and hyperparameters; set up the network (first call), the
+        optimizer and the random generator; hold out the validation rows.  Returns
+        ``(X, targets, sample_weight, validation)`` for training."""
         arch = self._architecture()
         self._check_training_params()
         fitted = hasattr(self, "network_")
@@ -457,13 +408,22 @@ class _BackpropEstimator(BaseEstimator):
         if first or self._optimizer_key() != self._opt_key:
             self._optimizer = self._new_optimizer()
             self._opt_key = self._optimizer_key()
-        self.network_.l2 = float(self.alpha)
-
         validation = None
         if self.early_stopping and not partial:
             X, targets, w, validation = self._split_validation(X, y, targets, w)
             if self.validation_scores_ is None:
                 self.validation_scores_ = []
+        return X, targets, w, validation
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any, partial: bool, classes: Any = None):
+        saved = dict(vars(self))
+        try:  # every check runs before training; a failed one leaves the estimator unchanged
+            X, targets, w, validation = self._prepare(X, y, sample_weight, partial, classes)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+        self.network_.l2 = float(self.alpha)
         monitor = _EpochMonitor(self, validation, stop=not partial)
         batch = 200 if self.batch_size == "auto" else self.batch_size
         self.network_.fit(
@@ -507,100 +467,8 @@ class _BackpropEstimator(BaseEstimator):
             )
         return X[idx_train], targets[idx_train], w_train, (X[idx_val], y[idx_val], w_val)
 
-    # ------------------------------------------------------------------ model files
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the fitted estimator to a safe model file (safetensors + JSON; see
-        :mod:`backprop.io`), atomically.  Never pickles.
-
-        The file is an ordinary model file: ``backprop.load(path)`` returns a network that
-        predicts like the estimator (with ``classes`` and ``feature_names``; a regressor's file
-        ends with an inverse :class:`backprop.Standardize` layer that restores the target's
-        units).  Hyperparameters and fitted attributes go into its JSON metadata, from which
-        :meth:`load` rebuilds the estimator.  The optimizer's running state is not saved:
-        training after :meth:`load` starts a fresh optimizer.  ``random_state`` objects
-        (Generator, RandomState) are stored as None.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            Before :meth:`fit`.
-        ValueError
-            When the hyperparameters no longer describe the fitted network (changed with
-            ``set_params`` since the fit), or an optimizer instance is not in
-            :data:`backprop.OPTIMIZERS`.
-        """
-        check_is_fitted(self)
-        if self._architecture() != self._arch:
-            raise ValueError("the hyperparameters were changed since fit and no longer "
-                             "describe network_; refit (or restore them) before saving")
-        from . import __version__
-
-        meta = {
-            "estimator": type(self).__name__,
-            "backprop_version": __version__,
-            "sklearn_version": sklearn.__version__,
-            "params": _params_to_json(self.get_params()),
-            "attributes": {**{k: getattr(self, k) for k in _SAVED_ATTRIBUTES},
-                           **self._extra_attributes()},
-        }
-        names = getattr(self, "feature_names_in_", None)
-        net = self.network_
-        layers, classes = self._file_layers()
-        io.save(Network(layers, loss=net.loss, l2=net.l2, classes=classes,
-                        feature_names=None if names is None else [str(n) for n in names],
-                        metadata={**net.metadata, _META_KEY: meta}), path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]):
-        """Rebuild an estimator saved by :meth:`save`, ready to predict (and to train on with
-        ``partial_fit`` or ``warm_start``).
-
-        Raises
-        ------
-        backprop.ModelFileError
-            For a missing or damaged file (see :func:`backprop.load`), a plain network file, a
-            file of the other estimator class, or metadata that does not fit the network.
-        """
-        name = os.fspath(path)
-        net = io.load(name)
-        meta = net.metadata.get(_META_KEY)
-        found = meta.get("estimator") if isinstance(meta, dict) else None
-        if found != cls.__name__:
-            what = f"a {found}" if isinstance(found, str) else "a network without estimator data"
-            raise io.ModelFileError(f"{name}: holds {what}, not a {cls.__name__}")
-        try:
-            est = cls(**_params_from_json(meta["params"]))
-            est._restore(net, meta["attributes"])
-        except (KeyError, TypeError, ValueError) as exc:  # untrusted JSON
-            raise io.ModelFileError(
-                f"{name}: its {cls.__name__} metadata does not fit the network: {exc}"
-            ) from None
-        return est
-
-    def _restore(self, net: Network, attrs: dict[str, Any]) -> None:
-        """Set the fitted state from a loaded network and the saved attributes."""
-        net = self._restore_from_file(net, attrs)
-        arch = self._architecture()
-        dense = [la for la in net.layers if isinstance(la, Dense)]
-        found = {"hidden_layer_sizes": [la.n_out for la in dense[:-1]],
-                 "activation": dense[0].activation.name if len(dense) > 1 else arch["activation"],
-                 "dropout": next((la.rate for la in net.layers if isinstance(la, Dropout)), 0.0),
-                 "dtype": net.dtype.name}
-        wanted = {k: v for k, v in arch.items() if k in found}
-        if found != wanted or self._output_spec() != (dense[-1].activation.name, net.loss.name):
-            raise ValueError(f"the hyperparameters {wanted} do not describe the network {found}")
-        self.network_ = net
-        self._arch = arch
-        self.n_features_in_ = net.n_in
-        if net.feature_names is not None:
-            self.feature_names_in_ = np.asarray(net.feature_names, dtype=object)
-        self.out_activation_ = dense[-1].activation.name
-        self.n_iter_ = int(attrs["n_iter_"])
-        self.loss_curve_ = [float(v) for v in attrs["loss_curve_"]]
-        scores = attrs["validation_scores_"]
-        self.validation_scores_ = None if scores is None else [float(v) for v in scores]
-        for key in ("best_loss_", "best_validation_score_"):
-            setattr(self, key, None if attrs[key] is None else float(attrs[key]))
+    def _reset_training_state(self) -> None:
+        """A fresh optimizer and random generator (for an estimator read from a file)."""
         self._optimizer = self._new_optimizer()
         self._opt_key = self._optimizer_key()
         self._rng = _make_rng(self.random_state)
@@ -728,9 +596,9 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
         elif kind == "str":
             self.classes_ = np.array([str(c) for c in net.classes])
         else:
-            self.classes_ = np.array(net.classes, dtype=_label_dtype(kind))
+            self.classes_ = np.array(net.classes, dtype=label_dtype(kind))
         # the dtype of multi-label predictions (that of the 0/1 matrix y)
-        self._label_dtype = (_label_dtype(attrs["label_dtype"]) if self._multilabel
+        self._label_dtype = (label_dtype(attrs["label_dtype"]) if self._multilabel
                              else self.classes_.dtype)
         self.n_outputs_ = net.n_out
         return net
