@@ -2,6 +2,7 @@
 output; exit codes; every bad input the issue lists exits 1 with one line and writes nothing."""
 
 import gzip
+import io
 import json
 import os
 import re
@@ -59,9 +60,9 @@ def iris_model(iris_csv):
 # --------------------------------------------------------------------------- end to end
 def test_end_to_end_as_a_subprocess(tmp_path, iris_csv):
     model, plot, hist = tmp_path / "m.safetensors", tmp_path / "c.png", tmp_path / "h.csv"
-    proc = run("train", "--data", iris_csv, "--target", "species", "--hidden", "8",
-               "--epochs", "25", "--validation-split", "0.2", "--out", model, "--plot", plot,
-               "--history", hist)
+    proc = run("train", "--data", iris_csv, "--target", "species", "--hidden", "8", "--lr",
+               "0.01", "--epochs", "25", "--validation-split", "0.2", "--out", model, "--plot",
+               plot, "--history", hist)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "task multiclass (3 classes: 'setosa', 'versicolor', 'virginica')" in out
@@ -98,7 +99,7 @@ def test_end_to_end_as_a_subprocess(tmp_path, iris_csv):
     np.testing.assert_array_equal(table["prediction"].to_numpy(), expected)
     proba = table.iloc[:, 1:].to_numpy().astype(np.float32)
     np.testing.assert_array_equal(proba, net.predict(X))  # shortest float32 text round-trips
-    from_stdout = pd.read_csv(__import__("io").StringIO(stdout_proc.stdout))
+    from_stdout = pd.read_csv(io.StringIO(stdout_proc.stdout))
     np.testing.assert_array_equal(from_stdout["prediction"].to_numpy(), expected)
 
     proc = run("evaluate", model, "--data", iris_csv)  # target recorded in the model
@@ -166,7 +167,17 @@ def test_train_on_npz_parquet_and_idx(tmp_path, capsys, rng):
                              "--out", tmp_path / "m.safetensors", "--gradcheck-entries", "5")
         assert code == 0, err
         assert "task binary (2 classes: 'down', 'up')" in out
-        assert bp.load(tmp_path / "m.safetensors").classes == ["down", "up"]
+        net = bp.load(tmp_path / "m.safetensors")
+        assert net.classes == ["down", "up"]
+        code, out, err = cli(capsys, "predict", tmp_path / "m.safetensors", *args[:2],
+                             "--proba")
+        assert code == 0, err
+        table = pd.read_csv(io.StringIO(out))
+        assert list(table.columns) == ["prediction", "proba_down", "proba_up"]
+        p_up = net.predict(X)[:, 0]
+        np.testing.assert_array_equal(table["proba_up"].to_numpy(np.float32), p_up)
+        np.testing.assert_allclose(table["proba_down"], 1 - p_up, rtol=1e-6)
+        np.testing.assert_array_equal(table["prediction"], np.where(p_up > 0.5, "up", "down"))
     images = rng.integers(0, 256, size=(40, 3, 3), dtype=np.uint8)
     labels = (images[:, 1, 1] > 127).astype(np.uint8)
     for name, arr in (("train-images-idx3-ubyte.gz", images),
@@ -218,7 +229,7 @@ def test_regression_end_to_end(tmp_path, capsys):
     assert f"r2: {skm.r2_score(y, pred):.4f}" in out
     code, out, err = cli(capsys, "predict", model, "--data", path)
     assert code == 0, err
-    np.testing.assert_array_equal(pd.read_csv(__import__("io").StringIO(out))["prediction"]
+    np.testing.assert_array_equal(pd.read_csv(io.StringIO(out))["prediction"]
                                   .to_numpy(np.float32), pred)
     code, _, err = cli(capsys, "predict", model, "--data", path, "--proba")
     assert code == 1 and "--proba needs a classifier" in err
@@ -230,6 +241,9 @@ def test_inspect_json_and_gradcheck(iris_csv, iris_model, capsys):
     info = json.loads(out)
     assert info["format_version"] == 1 and info["classes"] == list(SPECIES)
     assert info["metadata"]["target"] == "species" and info["parameters"] == 4 * 8 + 8 + 8 * 3 + 3
+    training = info["metadata"]["training"]
+    assert training["optimizer"] == "adam" and training["lr"] == 0.001  # Adam's own default
+    assert training["epochs"] == 30 and training["hidden"] == [8] and training["seed"] == 0
     code, out, err = cli(capsys, "gradcheck", iris_model, "--data", iris_csv, "--rows", "10",
                          "--entries", "20")
     assert code == 0, err
