@@ -25,7 +25,7 @@ import contextlib
 import functools
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -144,110 +144,50 @@ def _sum_squares(x):
 
 
 # ----------------------------------------------------------------------------- activations
-# Forward kernels take z = a_prev @ W of shape (m, n), add the bias b in place and write
-# a = f(z) into ``a``.  Backward kernels turn da into dz = da * f'(z) in place and write the
-# bias gradient db = sum over rows of dz (the same row-by-row order as ``dz.sum(axis=0)``).
-# ``zero`` and ``one`` are scalars of the arrays' dtype: numba would widen a float32 expression
-# that meets an integer literal to float64.
+# ``_bias_activation`` takes z = a_prev @ W of shape (m, n), adds the bias b in place and
+# writes a = f(z) into ``a``; ``_activation_backward`` turns da into dz = da * f'(z) in place
+# and writes the bias gradient db = sum over rows of dz (the same row-by-row order as
+# ``dz.sum(axis=0)``).  ``kind`` selects the activation (a loop invariant: LLVM compiles one
+# loop per kind).  The forward kernel covers only the activations whose NumPy form rounds once
+# per element (so the kernel matches it bit for bit); tanh, sigmoid and softmax's exp are
+# faster in NumPy's SIMD code than in numba's scalar libm calls.  ``zero``, ``one`` and
+# ``slope`` are scalars of the arrays' dtype: numba would widen a float32 expression that meets
+# an integer literal to float64.
+RELU, LEAKY_RELU, LINEAR, TANH, SIGMOID = 0, 1, 2, 3, 4
 
 
-def _relu_forward(z, b, a, zero, one):
+def _bias_activation(z, b, a, kind, zero, one, slope):
     m, n = z.shape
     for i in range(m):
         for j in range(n):
             x = z[i, j] + b[j]
             z[i, j] = x
-            a[i, j] = zero if x < zero else x
-
-
-def _relu_backward(da, z, a, db, zero, one):
-    m, n = da.shape
-    db[:] = zero
-    for i in range(m):
-        for j in range(n):
-            d = da[i, j] * (one if z[i, j] > zero else zero)
-            da[i, j] = d
-            db[j] += d
-
-
-def _leaky_relu_forward(z, b, a, zero, one, slope):
-    m, n = z.shape
-    for i in range(m):
-        for j in range(n):
-            x = z[i, j] + b[j]
-            z[i, j] = x
-            a[i, j] = x if x > zero else slope * x
-
-
-def _leaky_relu_backward(da, z, a, db, zero, one, slope):
-    m, n = da.shape
-    db[:] = zero
-    for i in range(m):
-        for j in range(n):
-            d = da[i, j] * (one if z[i, j] > zero else slope)
-            da[i, j] = d
-            db[j] += d
-
-
-def _tanh_forward(z, b, a, zero, one):
-    m, n = z.shape
-    for i in range(m):
-        for j in range(n):
-            x = z[i, j] + b[j]
-            z[i, j] = x
-            a[i, j] = np.tanh(x)
-
-
-def _tanh_backward(da, z, a, db, zero, one):
-    m, n = da.shape
-    db[:] = zero
-    for i in range(m):
-        for j in range(n):
-            ai = a[i, j]
-            d = da[i, j] * (one - ai * ai)
-            da[i, j] = d
-            db[j] += d
-
-
-def _sigmoid_forward(z, b, a, zero, one):
-    m, n = z.shape
-    for i in range(m):
-        for j in range(n):
-            x = z[i, j] + b[j]
-            z[i, j] = x
-            e = np.exp(-abs(x))
-            a[i, j] = (one if x >= zero else e) / (one + e)
-
-
-def _sigmoid_backward(da, z, a, db, zero, one):
-    m, n = da.shape
-    db[:] = zero
-    for i in range(m):
-        for j in range(n):
-            ai = a[i, j]
-            d = da[i, j] * (ai * (one - ai))
-            da[i, j] = d
-            db[j] += d
-
-
-def _linear_forward(z, b, a, zero, one):
-    m, n = z.shape
-    for i in range(m):
-        for j in range(n):
-            x = z[i, j] + b[j]
-            z[i, j] = x
+            if kind == RELU:  # np.maximum(z, 0)
+                x = zero if x < zero else x
+            elif kind == LEAKY_RELU:  # np.where(z > 0, z, slope * z)
+                x = x if x > zero else slope * x
             a[i, j] = x
 
 
-def _linear_backward(da, z, a, db, zero, one):
+def _activation_backward(da, z, a, db, kind, zero, one, slope):
     m, n = da.shape
     db[:] = zero
     for i in range(m):
         for j in range(n):
-            db[j] += da[i, j]
+            d = da[i, j]
+            if kind == RELU:
+                d = d * (one if z[i, j] > zero else zero)
+            elif kind == LEAKY_RELU:
+                d = d * (one if z[i, j] > zero else slope)
+            elif kind == TANH:
+                d = d * (one - a[i, j] * a[i, j])
+            elif kind == SIGMOID:
+                d = d * (a[i, j] * (one - a[i, j]))
+            da[i, j] = d
+            db[j] += d
 
 
-def _softmax_forward(z, b, a, zero, one):
+def _softmax_forward(z, b, a, zero):
     """Row-wise softmax of ``z + b`` (row maximum subtracted first)."""
     m, n = z.shape
     for i in range(m):
@@ -300,29 +240,21 @@ _PY_KERNELS: dict[str, Callable[..., Any]] = {
     "add_scaled": _add_scaled,
     "sum_squares": _sum_squares,
     "all_finite": _all_finite,
+    "bias_activation": _bias_activation,
+    "activation_backward": _activation_backward,
     "softmax_forward": _softmax_forward,
     "softmax_xent": _softmax_xent,
-    "relu_forward": _relu_forward,
-    "relu_backward": _relu_backward,
-    "leaky_relu_forward": _leaky_relu_forward,
-    "leaky_relu_backward": _leaky_relu_backward,
-    "tanh_forward": _tanh_forward,
-    "tanh_backward": _tanh_backward,
-    "sigmoid_forward": _sigmoid_forward,
-    "sigmoid_backward": _sigmoid_backward,
-    "linear_forward": _linear_forward,
-    "linear_backward": _linear_backward,
 }
 
-#: activations with kernels: name -> (forward, backward) in :data:`_PY_KERNELS`
-_ACTIVATIONS: dict[str, tuple[str, str | None]] = {
-    name: (f"{name}_forward", f"{name}_backward")
-    for name in ("relu", "leaky_relu", "tanh", "sigmoid", "linear")
+#: activations with kernels: name -> (kind, forward kernel or None, backward kernel or None)
+_ACTIVATIONS: dict[str, tuple[int, str | None, str | None]] = {
+    "relu": (RELU, "bias_activation", "activation_backward"),
+    "leaky_relu": (LEAKY_RELU, "bias_activation", "activation_backward"),
+    "linear": (LINEAR, "bias_activation", "activation_backward"),
+    "tanh": (TANH, None, "activation_backward"),
+    "sigmoid": (SIGMOID, None, "activation_backward"),
+    "softmax": (-1, "softmax_forward", None),  # its backward is fused with the loss
 }
-_ACTIVATIONS["softmax"] = ("softmax_forward", None)
-#: activations whose forward kernel gives exactly NumPy's result
-_EXACT = {"relu", "leaky_relu", "linear"}
-
 _compiled: dict[str, Callable[..., Any]] | None = None
 _numba_error: str | None = None
 _enabled = os.environ.get("BACKPROP_DISABLE_NUMBA", "") in ("", "0")
@@ -357,32 +289,53 @@ def get(name: str) -> Callable[..., Any] | None:
     return _compile().get(name)
 
 
-def activation_kernels(
-    name: str, dtype: Any, exact: bool = False
-) -> tuple[Callable[..., Any], Callable[..., Any] | None, tuple[Any, ...]] | None:
-    """``(forward, backward, consts)`` for the activation ``name`` on arrays of ``dtype``, or
-    None (no kernel for it, or kernels unavailable).  ``consts`` are the trailing arguments of
-    both kernels: ``zero``, ``one`` (and the slope of the leaky ReLU) as ``dtype`` scalars.
-    Softmax has a forward kernel only (its backward is fused with the loss).
-
-    ``exact=True`` asks only for a forward kernel that reproduces NumPy bit for bit (those
-    that round once per operation, like NumPy; ``exp`` and ``tanh`` may differ in the last
-    bit from NumPy's own): :meth:`Network.predict` promises the numbers of ``forward``."""
-    if not _enabled or name not in _ACTIVATIONS or (exact and name not in _EXACT):
+def activation_kernels(name: str, dtype: Any, exact: bool = False) -> ActivationKernels | None:
+    """The kernels for the activation ``name`` on arrays of ``dtype``, or None when there are
+    none (or kernels are unavailable).  ``exact=True`` leaves out a forward kernel that does
+    not reproduce NumPy bit for bit (:meth:`Network.predict` promises ``forward``'s numbers)."""
+    if not _enabled or name not in _ACTIVATIONS:
         return None
-    return _activation_kernels(name, np.dtype(dtype))
+    return _activation_kernels(name, np.dtype(dtype), exact)
+
+
+class ActivationKernels(NamedTuple):
+    """``forward(z, b, a)`` (``z += b; a = f(z)``) and ``backward(da, z, a, db)`` (``da *= f'(z)``
+    in place, ``db = sum of da over rows``), with their constant arguments bound; either may
+    be None."""
+
+    forward: Callable[[Array, Array, Array], None] | None
+    backward: Callable[[Array, Array, Array, Array], None] | None
 
 
 @functools.cache
-def _activation_kernels(name: str, dtype: np.dtype) -> tuple | None:
+def _activation_kernels(name: str, dtype: np.dtype, exact: bool) -> ActivationKernels | None:
     kernels = _compile()
     if not kernels:
         return None
     from .activations import LEAKY_RELU_SLOPE
 
-    forward, backward = _ACTIVATIONS[name]
-    extra = (LEAKY_RELU_SLOPE,) if name == "leaky_relu" else ()
-    return kernels[forward], kernels[backward] if backward else None, scalars(dtype, 0, 1, *extra)
+    kind, forward, backward = _ACTIVATIONS[name]
+    zero, one, slope = scalars(dtype, 0, 1, LEAKY_RELU_SLOPE)
+    fwd = bwd = None
+    if forward == "softmax_forward" and not exact:
+        softmax = kernels[forward]
+
+        def fwd(z: Array, b: Array, a: Array) -> None:
+            softmax(z, b, a, zero)
+
+    elif forward == "bias_activation":
+        bias_activation = kernels[forward]
+
+        def fwd(z: Array, b: Array, a: Array) -> None:
+            bias_activation(z, b, a, kind, zero, one, slope)
+
+    if backward is not None:
+        activation_backward = kernels[backward]
+
+        def bwd(da: Array, z: Array, a: Array, db: Array) -> None:
+            activation_backward(da, z, a, db, kind, zero, one, slope)
+
+    return ActivationKernels(fwd, bwd)
 
 
 @contextlib.contextmanager

@@ -188,9 +188,9 @@ class Dense(Layer):
     # ``_kernels`` for the bias + activation and the activation's derivative + bias gradient;
     # without one (the public methods above) they are plain NumPy.
 
-    def _kernels(self, ws: Workspace) -> tuple | None:
-        """The activation's fused kernels with their constant arguments, or None (a custom
-        Activation object, or no kernel for it)."""
+    def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
+        """The activation's fused kernels, or None (a custom Activation object, or no kernel
+        for it)."""
         act = self.activation
         if ACTIVATIONS.get(act.name) is not act:
             return None
@@ -207,13 +207,12 @@ class Dense(Layer):
         shape = (a_prev.shape[0], self.n_out)
         z = np.matmul(a_prev, W, out=ws.get(self, "z", shape, W.dtype))
         kernels = self._kernels(ws)
-        if kernels is None:
+        if kernels is None or kernels.forward is None:
             z += b
             a = self.activation.value(z)
         else:
-            forward, _, consts = kernels
             a = ws.get(self, "a", shape, W.dtype)
-            forward(z, b, a, *consts)  # z += b; a = f(z), one pass
+            kernels.forward(z, b, a)  # z += b; a = f(z), one pass
         return a, (a_prev, z, a)
 
     def _backward(self, da: Array, cache: tuple, ws: Workspace | None = None,
@@ -222,16 +221,15 @@ class Dense(Layer):
         """``da_owned``: ``da`` is a scratch array that may be overwritten with ``dz``."""
         _, z, a = cache
         kernels = None if ws is None else self._kernels(ws)
-        if kernels is None or kernels[1] is None:
+        if kernels is None or kernels.backward is None:
             dz = self.activation.backward(da, z, a)
             return self._backward_from_dz(dz, cache, ws, need_da_prev)
-        _, backward, consts = kernels
         if not da_owned:
             scratch = ws.get(self, "dz", da.shape, da.dtype)
             np.copyto(scratch, da)
             da = scratch
         db = ws.get(self, "db", self.params["b"].shape, z.dtype)
-        backward(da, z, a, db, *consts)  # da <- dz = da * f'(z); db = sum of dz over rows
+        kernels.backward(da, z, a, db)  # da <- dz = da * f'(z); db = sum of dz over rows
         return self._backward_from_dz(da, cache, ws, need_da_prev, db=db)
 
     def _backward_from_dz(self, dz: Array, cache: tuple, ws: Workspace | None = None,
