@@ -43,9 +43,14 @@ Array = np.ndarray
 # float rounding of the parameter.  No process-wide FTZ/DAZ flag is touched.
 
 
-def _adam(p, g, m, v, v_max, amsgrad, b1, b2, c1, c2, step_size, bias2, eps, l2, decay, tiny,
-          zero):
+# The scalar hyperparameters arrive in one array ``c`` of the parameters' dtype (cheaper to pass
+# than a dozen scalars, and typed: numba would widen float32 arithmetic that meets a Python
+# float or an integer literal to float64).
+
+
+def _adam(p, g, m, v, v_max, amsgrad, c):
     """Adam / AdamW for one flat parameter: see :class:`backprop.optimizers.Adam`."""
+    b1, b2, c1, c2, step_size, bias2, eps, l2, decay, tiny, zero = c
     for i in range(p.size):
         pi = p[i]
         if decay != 1:  # AdamW: p <- p (1 - lr wd) before the step
@@ -67,8 +72,9 @@ def _adam(p, g, m, v, v_max, amsgrad, b1, b2, c1, c2, step_size, bias2, eps, l2,
         p[i] = pi - step_size * mi / (np.sqrt(vi) / bias2 + eps)
 
 
-def _sgd(p, g, buf, lr, momentum, c_damp, nesterov, first, weight_decay, tiny, zero):
+def _sgd(p, g, buf, nesterov, first, c):
     """SGD with momentum / plain gradient descent: see :class:`backprop.optimizers.SGD`."""
+    lr, momentum, c_damp, weight_decay, tiny, zero = c
     for i in range(p.size):
         pi = p[i]
         gi = g[i]
@@ -89,9 +95,9 @@ def _sgd(p, g, buf, lr, momentum, c_damp, nesterov, first, weight_decay, tiny, z
         p[i] = pi - lr * gi
 
 
-def _rmsprop(p, g, v, g_avg, buf, lr, alpha, c_alpha, eps, weight_decay, momentum, centered,
-             tiny, zero):
+def _rmsprop(p, g, v, g_avg, buf, centered, c):
     """RMSprop: see :class:`backprop.optimizers.RMSprop`."""
+    lr, alpha, c_alpha, eps, weight_decay, momentum, tiny, zero = c
     for i in range(p.size):
         gi = g[i]
         if weight_decay != 0:
@@ -363,3 +369,8 @@ def scalars(dtype: np.dtype, *values: float) -> tuple[Any, ...]:
     as NumPy does with Python floats (NEP 50)."""
     t = np.dtype(dtype).type
     return tuple(t(v) for v in values)
+
+
+def constants(dtype: np.dtype, *values: float) -> Array:
+    """``values`` as one array of ``dtype``: the ``c`` argument of the optimizer kernels."""
+    return np.array(values, dtype=dtype)

@@ -20,6 +20,7 @@ rounding.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,9 @@ class Workspace:
     """A set of reusable arrays keyed by ``(owner, name)``; see the module docstring."""
 
     def __init__(self, exact: bool = False) -> None:
-        self._arrays: dict[tuple[int, str], Array] = {}
+        self._arrays: dict[tuple[int, str], Array] = {}  # the allocated arrays
+        self._views: dict[tuple, Array] = {}  # (owner, name, shape, dtype) -> array or view
+        self._memo: dict[tuple[int, str], Any] = {}
         #: use only the kernels that reproduce NumPy bit for bit (see ``_kernels``)
         self.exact = exact
 
@@ -41,13 +44,32 @@ class Workspace:
         """An uninitialised C-contiguous array of ``shape`` and ``dtype`` for ``(owner, name)``,
         the same memory on every call (a view of its first rows when ``shape[0]`` is smaller
         than the largest requested so far)."""
+        key = (id(owner), name, shape, dtype)
+        arr = self._views.get(key)  # the steady state: one dictionary lookup
+        if arr is None:
+            arr = self._allocate((id(owner), name), shape, np.dtype(dtype))
+            self._views[key] = arr
+        return arr
+
+    def _allocate(self, key: tuple[int, str], shape: tuple[int, ...], dtype: np.dtype) -> Array:
+        base = self._arrays.get(key)
+        if (base is None or base.dtype != dtype or base.shape[1:] != shape[1:]
+                or base.shape[0] < shape[0]):
+            base = np.empty(shape, dtype=dtype)
+            self._arrays[key] = base
+            # views of the array this one replaces must not be handed out any more
+            self._views = {k: v for k, v in self._views.items() if k[:2] != key}
+        return base if base.shape[0] == shape[0] else base[: shape[0]]
+
+    def cached(self, owner: object, name: str, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per ``(owner, name)`` for the life of the workspace (used
+        for the kernels a layer picks, a lookup that would otherwise run every step)."""
         key = (id(owner), name)
-        arr = self._arrays.get(key)
-        if (arr is None or arr.dtype != dtype or arr.shape[1:] != shape[1:]
-                or arr.shape[0] < shape[0]):
-            arr = np.empty(shape, dtype=dtype)
-            self._arrays[key] = arr
-        return arr if arr.shape[0] == shape[0] else arr[: shape[0]]
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     def nbytes(self) -> int:
         """Total size of the arrays held, in bytes."""

@@ -190,11 +190,15 @@ class Dense(Layer):
 
     def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
         """The activation's fused kernels, or None (a custom Activation object, or no kernel
-        for it)."""
-        act = self.activation
-        if ACTIVATIONS.get(act.name) is not act:
-            return None
-        return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.exact)
+        for it); looked up once per workspace."""
+
+        def find() -> _kernels.ActivationKernels | None:
+            act = self.activation
+            if ACTIVATIONS.get(act.name) is not act:
+                return None
+            return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.exact)
+
+        return ws.cached(self, "kernels", find)
 
     def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
                  ) -> tuple[Array, tuple]:

@@ -46,12 +46,19 @@ def _buffered(layer: Layer) -> bool:
     bypass: a subclass that overrides ``forward``/``backward`` (say, a test that injects a wrong
     gradient) is run through its own public methods."""
     cls = type(layer)
-    if isinstance(layer, Dense):
-        return (cls.forward is Dense.forward and cls.backward is Dense.backward
-                and cls.backward_from_dz is Dense.backward_from_dz)
-    if isinstance(layer, Dropout):
-        return cls.forward is Dropout.forward and cls.backward is Dropout.backward
-    return False
+    verdict = _BUFFERED.get(cls)
+    if verdict is None:
+        verdict = False
+        if issubclass(cls, Dense):
+            verdict = (cls.forward is Dense.forward and cls.backward is Dense.backward
+                       and cls.backward_from_dz is Dense.backward_from_dz)
+        elif issubclass(cls, Dropout):
+            verdict = cls.forward is Dropout.forward and cls.backward is Dropout.backward
+        _BUFFERED[cls] = verdict
+    return verdict
+
+
+_BUFFERED: dict[type, bool] = {}  # _buffered's verdict per layer class
 
 
 def _contiguous_pair(a: Array, b: Array) -> bool:

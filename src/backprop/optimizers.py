@@ -135,14 +135,18 @@ class Optimizer:
 
 
 def _fusable(p: Array, g: Array, slots: dict[str, Array]) -> bool:
-    """The kernels run on flat views: every array C-contiguous, one float32/float64 dtype."""
-    dt = p.dtype
-    if dt not in (np.float32, np.float64) or not p.flags.c_contiguous:
+    """The kernels run on flat views: every array C-contiguous, of one shape and one
+    float32/float64 dtype."""
+    dt, shape = p.dtype, p.shape
+    if dt not in _FLOATS or not p.flags.c_contiguous:
         return False
-    if g.dtype != dt or g.shape != p.shape or not g.flags.c_contiguous:
-        return False
-    return all(b.dtype == dt and b.shape == p.shape and b.flags.c_contiguous
-               for b in slots.values())
+    for b in (g, *slots.values()):
+        if b.dtype != dt or b.shape != shape or not b.flags.c_contiguous:
+            return False
+    return True
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class GradientDescent(Optimizer):
@@ -161,10 +165,9 @@ class GradientDescent(Optimizer):
         p -= self.lr * g
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
-        # the SGD kernel without momentum or weight decay
-        lr, mu, c_damp, wd, tiny, zero = _kernels.scalars(dtype, self.lr, 0, 1, 0,
-                                                          np.finfo(dtype).tiny, 0)
-        return lr, mu, c_damp, False, True, wd, tiny, zero
+        # the SGD kernel without momentum or weight decay: nesterov, first, (lr, mu, 1 - damp,
+        # wd, tiny, 0)
+        return False, True, _kernels.constants(dtype, self.lr, 0, 1, 0, np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
                       consts: tuple) -> None:
@@ -222,10 +225,9 @@ class SGD(Optimizer):
         p -= self.lr * g
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
-        lr, mu, c_damp, wd, tiny, zero = _kernels.scalars(
+        return self.nesterov, t == 1, _kernels.constants(
             dtype, self.lr, self.momentum, 1 - self.dampening, self.weight_decay,
             np.finfo(dtype).tiny, 0)
-        return lr, mu, c_damp, self.nesterov, t == 1, wd, tiny, zero
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
                       consts: tuple) -> None:
@@ -296,7 +298,7 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         wd = self.weight_decay
         l2, decay = (0.0, 1 - self.lr * wd) if self.decoupled else (wd, 1.0)
-        return (self.amsgrad,) + _kernels.scalars(
+        return self.amsgrad, _kernels.constants(
             dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), math.sqrt(1 - b2**t),
             self.eps, l2, decay, np.finfo(dtype).tiny, 0)
 
@@ -392,9 +394,9 @@ class RMSprop(Optimizer):
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
         a = self.alpha
-        return _kernels.scalars(dtype, self.lr, a, 1 - a, self.eps, self.weight_decay,
-                                self.momentum) + (self.centered,) + _kernels.scalars(
-                                    dtype, np.finfo(dtype).tiny, 0)
+        return self.centered, _kernels.constants(dtype, self.lr, a, 1 - a, self.eps,
+                                                 self.weight_decay, self.momentum,
+                                                 np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
                       consts: tuple) -> None:
