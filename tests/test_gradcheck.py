@@ -31,6 +31,12 @@ LAYER_CASES = {
         [bp.Dense(3, 6, "tanh", dtype=np.float64, seed=1), bp.Dropout(0.5, seed=3),
          bp.Dense(6, 4, "elu", dtype=np.float64, seed=2), bp.Dropout(0.3, seed=4),
          bp.Dense(4, 1, "sigmoid", dtype=np.float64, seed=5)], "binary_crossentropy"),
+    # a scaler in front and, for a regression target, an inverse one after the output
+    "Standardize": lambda: bp.Network(
+        [bp.Standardize([1.0, -2.0, 0.5], [2.0, 0.5, 3.0]),
+         bp.Dense(3, 5, "softplus", dtype=np.float64, seed=1),
+         bp.Dense(5, 1, "linear", dtype=np.float64, seed=2),
+         bp.Standardize([10.0], [4.0], inverse=True)], "mse"),
 }
 
 
@@ -107,7 +113,7 @@ def test_layers(kind, batch):
     rng = np.random.default_rng(batch)
     net = LAYER_CASES[kind]()
     X = rng.normal(size=(batch, 3))
-    y = rng.integers(0, 2, size=batch)
+    y = rng.integers(0, 2, size=batch) if net.loss.is_classifier else rng.normal(size=batch)
     assert_passes(bp.gradient_check(net, X, y))
 
 

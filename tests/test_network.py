@@ -157,3 +157,17 @@ def test_mlp_same_seed_same_weights():
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         for k in wa:
             np.testing.assert_array_equal(wa[k], wb[k])
+
+
+@pytest.mark.parametrize("loss, out, n_out, y", [
+    ("mse", "linear", 2, np.zeros((6, 2))),
+    ("binary_crossentropy", "sigmoid", 1, np.array([0.0, 1, 1, 0, 1, 0])),
+    ("categorical_crossentropy", "softmax", 3, np.eye(3)[[0, 1, 2, 0, 1, 2]]),
+])
+def test_float32_network_keeps_float32_gradients(loss, out, n_out, y, rng):
+    net = small_net(dtype=np.float32, loss=loss, out=out, n_out=n_out)
+    X = rng.normal(size=(6, 3))  # float64 input is cast, targets too
+    _, grads = net.loss_and_grads(X, y)
+    for g in grads:
+        for v in g.values():
+            assert v.dtype == np.float32

@@ -6,7 +6,10 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 """
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .callbacks import Callback, EarlyStopping, History, LambdaCallback
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .data import DataError, Dataset, Standardizer, load_dataset
+from .divergence import TrainingDiverged
 from .gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from .io import ModelFileError, load, save
 from .layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
@@ -35,7 +38,6 @@ from .optimizers import (
     get_optimizer,
 )
 from .plotting import plot_history, save_history_csv
-from .training import Callback, EarlyStopping, History, LambdaCallback
 
 __version__ = "0.1.0"
 
@@ -58,6 +60,10 @@ __all__ = [
     "Standardizer",
     "load_dataset",
     "ModelFileError",
+    "Checkpoint",
+    "load_checkpoint",
+    "save_checkpoint",
+    "TrainingDiverged",
     "load",
     "save",
     "plot_history",

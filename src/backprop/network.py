@@ -323,12 +323,15 @@ class Network:
 
     def check_targets(self, y: object, m: int, name: str = "y", x_name: str = "X") -> Array:
         """Validate ``y`` against the loss and output width; ``m`` rows (of ``x_name``)
-        expected."""
+        expected.  Float targets (BCE labels, regression targets, one-hot rows) come back in
+        the network's dtype, so that ``a - y`` and every gradient stay in it."""
         y_arr = self.loss.check_targets(y, self.n_out, name)
         if y_arr.shape[0] != m:
             raise ValueError(
                 f"{x_name} and {name} have different numbers of rows: {m} and {y_arr.shape[0]}"
             )
+        if y_arr.dtype.kind == "f":
+            y_arr = y_arr.astype(self.dtype, copy=False)
         return y_arr
 
     def loss_and_grads(

@@ -1,0 +1,97 @@
+"""The divergence guard: a non-finite cost or gradient stops training before it does harm.
+
+:func:`backprop.training.train_step` checks the batch cost ``J`` and every gradient *before*
+the optimizer touches the parameters, so when a NaN or inf shows up the weights are still those
+of the last good step.  :func:`first_nonfinite_gradient` names the layer and parameter where the
+first non-finite gradient appeared (in back-propagation order, from the output layer down);
+:func:`first_nonfinite_forward` replays the forward pass of the offending batch to name the
+first layer whose pre-activation ``z`` or output ``a`` is not finite.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import _kernels
+
+if TYPE_CHECKING:
+    from .network import Network
+
+__all__ = ["TrainingDiverged", "is_finite", "first_nonfinite_gradient", "first_nonfinite_forward"]
+
+Array = np.ndarray
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced a NaN or inf cost or gradient and was stopped at that step.
+
+    The network's weights are restored to the last finite state (the weights before the
+    offending step, or the best validation weights when early stopping is on) before this is
+    raised.
+
+    Attributes
+    ----------
+    epoch : int
+        Epoch (from 0, as ``History.epoch``) of the offending step.
+    step : int
+        Batch (from 0) of that epoch.
+    global_step : int
+        Optimizer steps taken before the offending one.
+    layer : int
+        Index in ``network.layers`` where the first non-finite value appeared (the output layer
+        when the cost overflowed although every activation is finite).
+    where : str
+        What was non-finite: ``"gradient of W"``, ``"pre-activation z"``, ``"cost"`` ...
+    value : float
+        The first non-finite value seen (nan, inf or -inf).
+    restored : str
+        Which weights the network holds now.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, global_step: int,
+                 layer: int, where: str, value: float, restored: str) -> None:
+        super().__init__(message)
+        self.epoch, self.step, self.global_step = epoch, step, global_step
+        self.layer, self.where, self.value, self.restored = layer, where, value, restored
+
+
+def is_finite(arr: Array) -> bool:
+    """True when ``arr`` holds no NaN or inf; one pass, no temporary array the size of ``arr``
+    (a fused kernel when numba is available, else a float64 sum whose result is NaN or inf
+    exactly when an entry is, confirmed element-wise in the rare case it overflows)."""
+    kernel = _kernels.get("all_finite")
+    if kernel is not None and arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64):
+        return bool(kernel(arr.reshape(-1)))
+    total = np.add.reduce(arr, axis=None, dtype=np.float64)
+    return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
+
+
+def _first_bad_value(arr: Array) -> float:
+    return float(arr.reshape(-1)[np.argmax(~np.isfinite(arr.reshape(-1)))])
+
+
+def first_nonfinite_gradient(grads: list[dict[str, Array]]) -> tuple[int, str, float] | None:
+    """``(layer, parameter, value)`` of the first non-finite gradient in back-propagation
+    order (output layer first), or None when every gradient is finite."""
+    for i in range(len(grads) - 1, -1, -1):
+        for name, g in grads[i].items():
+            if not is_finite(g):
+                return i, name, _first_bad_value(g)
+    return None
+
+
+def first_nonfinite_forward(network: Network, X: Array) -> tuple[int, str, float] | None:
+    """Replay forward propagation of ``X`` (dropout off) and return ``(layer, "z" or "a",
+    value)`` for the first layer whose pre-activation or output is not finite, or None."""
+    a = X
+    for i, layer in enumerate(network.layers):
+        with np.errstate(all="ignore"):
+            a, cache = layer.forward(a, training=False)
+        z = cache[1] if isinstance(cache, tuple) and len(cache) == 3 else None
+        if z is not None and not np.isfinite(z).all():
+            return i, "pre-activation z", _first_bad_value(z)
+        if not np.isfinite(a).all():
+            return i, "output a", _first_bad_value(a)
+    return None
