@@ -29,8 +29,10 @@ from .data import (
     load_dataset,
     split,
 )
+from .divergence import TrainingDiverged
 from .formats import FORMATS, optional_import
 from .gradcheck import gradient_check
+from .interrupts import Abort, SignalStop, exit_code
 from .layers import as_rng
 from .network import Network, mlp
 from .optimizers import OPTIMIZERS, get_optimizer
@@ -200,6 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--plot", type=_plot_path, metavar="IMAGE",
                        help="draw the loss and accuracy (or metric) curves here (.png, .svg ...)")
     train.add_argument("--history", metavar="CSV", help="write the per-epoch metrics here")
+    train.add_argument("--checkpoint", metavar="PATH",
+                       help="keep a checkpoint here (model, optimizer state, position, random "
+                            "states), written atomically every --checkpoint-every epochs and on "
+                            "Ctrl-C / SIGTERM")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                       help="epochs between checkpoints (default: 1)")
+    train.add_argument("--resume", metavar="PATH",
+                       help="continue the run saved in this checkpoint (same arguments "
+                            "otherwise); the result is bit-identical to an uninterrupted run")
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.set_defaults(func=cmd_train)
 
@@ -363,7 +374,7 @@ def _split_rows(args: argparse.Namespace, data: Dataset) -> tuple[np.ndarray, ..
 def cmd_train(args: argparse.Namespace) -> int:
     """Train on a data set, print the gradient check and a summary; optionally save the model,
     the history and the learning curves."""
-    for path in (args.out, args.plot, args.history):
+    for path in (args.out, args.plot, args.history, args.checkpoint):
         check_output_path(path)
     if args.plot:
         optional_import("matplotlib")  # fail now, not after training
@@ -396,7 +407,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"network: {_describe(inner)}; loss {inner.loss.name}; "
           f"{inner.n_parameters()} parameters; {args.dtype}")
     grad_meta = None
-    if not args.no_gradcheck:
+    if args.resume:
+        print(f"\nresuming from checkpoint {args.resume} (no gradient check)")
+    elif not args.no_gradcheck:
         rows = min(args.gradcheck_rows, X_train.shape[0])
         report = gradient_check(inner, X_train[:rows], y_fit[:rows],
                                 max_entries=args.gradcheck_entries, seed=args.seed)
@@ -419,15 +432,43 @@ def cmd_train(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     if not args.quiet and not tty:
         callbacks.append(EpochLines(args.epochs))
-    history = inner.fit(X_train, y_fit, epochs=args.epochs, batch_size=batch,
-                        optimizer=optimizer, seed=args.seed, callbacks=callbacks,
-                        validation_data=validation, verbose=1 if tty and not args.quiet else 0)
+    stopper = SignalStop()
+    callbacks.append(stopper)
 
-    # the model a user keeps: raw features in, original units out
-    layers = [scaler.layer(), *inner.layers] + ([y_scaler.layer(inverse=True)] if y_scaler
-                                                else [])
-    net = Network(layers, loss=inner.loss, l2=inner.l2,
-                  classes=data.classes or None, feature_names=data.feature_names)
+    def model() -> Network:
+        """The model a user keeps: raw features in, original units out."""
+        layers = [scaler.layer(), *inner.layers] + ([y_scaler.layer(inverse=True)] if y_scaler
+                                                    else [])
+        return Network(layers, loss=inner.loss, l2=inner.l2,
+                       classes=data.classes or None, feature_names=data.feature_names)
+
+    try:
+        with stopper.installed():
+            history = inner.fit(X_train, y_fit, epochs=args.epochs, batch_size=batch,
+                                optimizer=optimizer, seed=args.seed, callbacks=callbacks,
+                                validation_data=validation,
+                                verbose=1 if tty and not args.quiet else 0,
+                                checkpoint=args.checkpoint,
+                                checkpoint_every=args.checkpoint_every, resume_from=args.resume)
+    except TrainingDiverged as exc:  # the weights are the last good ones: keep them
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        if args.out:
+            model().save(args.out)
+            print(f"saved the last good model: {args.out}", file=sys.stderr)
+        return 1
+    net = model()
+    if history.interrupted:
+        saved = [f"checkpoint {args.checkpoint}"] if args.checkpoint else []
+        if args.out:
+            net.save(args.out)
+            saved.append(f"model {args.out}")
+        done = len(history.epoch)
+        print(f"interrupted by {stopper.name} after {done}/{args.epochs} complete epochs; "
+              + (f"saved {' and '.join(saved)}" if saved else "nothing saved (no --checkpoint "
+                 "or --out)")
+              + (f"; continue with the same command and --resume {args.checkpoint}"
+                 if args.checkpoint else ""), file=sys.stderr)
+        return exit_code(stopper.signum)
     print("\nsummary:")
     print(f"epochs run: {len(history.epoch)}")
     metrics = _final_metrics(net, data, train_idx, val_idx, test_idx)
@@ -528,4 +569,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Abort as exc:  # a second Ctrl-C / SIGTERM while training
+        print(f"error: {exc}; files written so far are complete", file=sys.stderr)
+        return exit_code(exc.signum)
 
