@@ -41,15 +41,14 @@ no_convergence_warning = pytest.mark.filterwarnings(
 
 
 # --------------------------------------------------------------------------- estimator checks
-# The whole default suite, nothing marked as expected to fail and nothing skipped.  The
-# instances train in float64: two checks (sample_weight == repeated rows, predictions invariant
-# to the batch they are computed in) compare outputs at rtol=1e-7, below float32's resolution
-# (eps = 1.2e-7).  The float32 default is held to the same properties at float32 tolerance by
+# The whole default suite on default-constructed estimators, nothing marked as expected to
+# fail and nothing skipped.  With dtype="auto" they train in float64 on the checks' float64
+# data, as scikit-learn's MLP does; two checks (sample_weight == repeated rows, predictions
+# invariant to the batch they are computed in) compare at rtol=1e-7, below float32's resolution,
+# so float32 training is held to the same properties at float32 tolerance by
 # test_float32_sample_weight_equals_repetition and test_float32_predictions_batch_invariant.
 @no_convergence_warning
-@parametrize_with_checks(
-    [BackpropClassifier(dtype="float64"), BackpropRegressor(dtype="float64")]
-)
+@parametrize_with_checks([BackpropClassifier(), BackpropRegressor()])
 def test_sklearn_estimator_checks(estimator, check, monkeypatch):
     # check_array_api_input (NumPy namespace, which estimators without array API support must
     # pass) only runs when SCIPY_ARRAY_API is set.
@@ -200,8 +199,8 @@ def test_float32_sample_weight_equals_repetition(Est):
     rng = np.random.RandomState(42)
     X, y = rng.rand(15, 30), rng.randint(0, 3, size=15)
     sw = rng.randint(0, 5, size=15)
-    repeated = Est(random_state=0).fit(X.repeat(sw, axis=0), y.repeat(sw))
-    weighted = Est(random_state=0).fit(X, y, sample_weight=sw)
+    repeated = Est(random_state=0, dtype="float32").fit(X.repeat(sw, axis=0), y.repeat(sw))
+    weighted = Est(random_state=0, dtype="float32").fit(X, y, sample_weight=sw)
     assert repeated.network_.dtype == np.float32
     method = "predict_proba" if Est is BackpropClassifier else "predict"
     np.testing.assert_allclose(getattr(weighted, method)(X), getattr(repeated, method)(X),
@@ -211,7 +210,8 @@ def test_float32_sample_weight_equals_repetition(Est):
 @no_convergence_warning
 def test_float32_predictions_batch_invariant():
     X, y = make_blobs(40, centers=3, random_state=0)
-    clf = BackpropClassifier(random_state=0, epochs=20).fit(X, y)
+    clf = BackpropClassifier(random_state=0, epochs=20).fit(X.astype(np.float32), y)
+    assert clf.network_.dtype == np.float32  # "auto" follows float32 data
     full = clf.predict_proba(X)
     one_by_one = np.vstack([clf.predict_proba(row[None]) for row in X])
     np.testing.assert_allclose(full, one_by_one, rtol=1e-5, atol=1e-6)
@@ -310,7 +310,10 @@ def test_regressor_multioutput_and_target_standardisation():
 @no_convergence_warning
 def test_dtype_option():
     X, y = make_blobs(50, centers=2, random_state=0)
-    assert BackpropClassifier(epochs=2).fit(X, y).network_.dtype == np.float32
+    assert BackpropClassifier(epochs=2).fit(X, y).network_.dtype == np.float64  # auto
+    assert BackpropClassifier(epochs=2).fit(X.astype(np.float32), y).network_.dtype == \
+        np.float32
+    assert BackpropClassifier(epochs=2, dtype="float32").fit(X, y).network_.dtype == np.float32
     clf = BackpropClassifier(epochs=2, dtype=np.float64).fit(X, y)
     assert all(p.dtype == np.float64 for p in clf.network_.parameters())
 

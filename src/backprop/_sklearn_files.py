@@ -52,7 +52,7 @@ def _params_to_json(params: dict[str, Any]) -> dict[str, Any]:
     sizes = params["hidden_layer_sizes"]
     out["hidden_layer_sizes"] = (int(sizes) if isinstance(sizes, numbers.Integral)
                                  else [int(s) for s in sizes])
-    out["dtype"] = np.dtype(params["dtype"]).name
+    out["dtype"] = "auto" if params["dtype"] == "auto" else np.dtype(params["dtype"]).name
     return out
 
 
@@ -157,6 +157,8 @@ class ModelFileMixin:
                  "activation": dense[0].activation.name if len(dense) > 1 else arch["activation"],
                  "dropout": next((la.rate for la in net.layers if isinstance(la, Dropout)), 0.0),
                  "dtype": net.dtype.name}
+        if arch["dtype"] == "auto":  # any precision fits "auto"
+            found.pop("dtype")
         wanted = {k: v for k, v in arch.items() if k in found}
         if found != wanted or self._output_spec() != (dense[-1].activation.name, net.loss.name):
             raise ValueError(f"the hyperparameters {wanted} do not describe the network {found}")

@@ -107,8 +107,10 @@ _PARAMS_DOC = """
     warm_start : bool, default=False
         Continue from the previous fit's weights (and optimizer state) instead of
         re-initialising; the architecture, features and classes must be unchanged.
-    dtype : "float32" or "float64", default="float32"
-        Precision of the weights and of the forward pass.
+    dtype : "auto", "float32" or "float64", default="auto"
+        Precision of the weights and of the forward pass.  ``"auto"`` follows the training
+        data, as scikit-learn's MLP does: float32 when ``X`` is float32, float64 otherwise
+        (pass float32 data, or ``dtype="float32"``, for about twice the speed).
 """
 
 _ATTRS_DOC = """
@@ -180,6 +182,14 @@ def _output_logits(network: Network, X: Array) -> Array:
         _, caches = network.forward(X[start:start + _PREDICT_CHUNK])
         parts.append(caches[-1][1].astype(np.float64))  # Dense cache: (a_prev, z, a)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _resolve_dtype(arch: dict[str, Any], X: np.ndarray) -> np.dtype:
+    """The network's dtype: the ``dtype`` hyperparameter, or with ``"auto"`` the data's
+    (float32 stays float32, anything else trains in float64)."""
+    if arch["dtype"] != "auto":
+        return np.dtype(arch["dtype"])
+    return np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
 
 
 class _EpochMonitor(Callback):
@@ -259,7 +269,7 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
         random_state: Any = None,
         verbose: int = 0,
         warm_start: bool = False,
-        dtype: Any = "float32",
+        dtype: Any = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -305,14 +315,19 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
         if init is not None and init not in INITIALIZERS:
             choices = sorted(INITIALIZERS) + sorted(INIT_ALIASES)
             raise ValueError(f"init must be None or one of {choices}, got {self.init!r}")
-        try:
-            dtype = np.dtype(self.dtype)
-        except TypeError:
-            dtype = None
-        if dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if isinstance(self.dtype, str) and self.dtype == "auto":
+            dtype_name = "auto"
+        else:
+            try:
+                dtype = np.dtype(self.dtype)
+            except TypeError:
+                dtype = None
+            if dtype not in (np.float32, np.float64):
+                raise ValueError(
+                    f"dtype must be 'auto', 'float32' or 'float64', got {self.dtype!r}")
+            dtype_name = dtype.name
         return {"hidden_layer_sizes": [int(s) for s in sizes], "activation": act, "init": init,
-                "dropout": float(self.dropout), "dtype": dtype.name}
+                "dropout": float(self.dropout), "dtype": dtype_name}
 
     def _check_training_params(self) -> None:
         """Validate the hyperparameters that only steer training."""
@@ -398,7 +413,7 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
             self.network_ = mlp(
                 [X.shape[1], *arch["hidden_layer_sizes"], self.n_outputs_],
                 activation=arch["activation"], output=output, loss=loss, init=arch["init"],
-                dropout=arch["dropout"], l2=float(self.alpha), dtype=arch["dtype"],
+                dropout=arch["dropout"], l2=float(self.alpha), dtype=_resolve_dtype(arch, X),
                 seed=self._rng,
             )
             self._arch = arch
