@@ -8,7 +8,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 import backprop as bp
 
@@ -59,14 +58,22 @@ def test_sigint_checkpoints_and_resume_matches_a_straight_run(tmp_path):
     assert_same_weights(bp.load(out), bp.load(straight))
 
 
-def test_sigterm_exits_143_with_a_loadable_checkpoint(tmp_path):
-    ckpt = tmp_path / "run.ckpt"
+def signal_long_run(ckpt, *signals):
+    """Start a long training run, send ``signals`` once its first checkpoint exists; return
+    ``(exit code, stderr)``."""
     proc = subprocess.Popen(command(*TRAIN, "--epochs", "400", "--checkpoint", str(ckpt)),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for(ckpt, proc)
-    proc.send_signal(signal.SIGTERM)
+    for sig in signals:
+        proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 143, stderr
+    return proc.returncode, stderr
+
+
+def test_sigterm_exits_143_with_a_loadable_checkpoint(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    code, stderr = signal_long_run(ckpt, signal.SIGTERM)
+    assert code == 143, stderr
     assert "interrupted by SIGTERM" in stderr
     assert "continue with the same command and --resume" in stderr
     assert bp.load_checkpoint(ckpt).progress["global_step"] > 0
@@ -74,13 +81,8 @@ def test_sigterm_exits_143_with_a_loadable_checkpoint(tmp_path):
 
 def test_second_sigint_exits_at_once_without_corrupting_files(tmp_path):
     ckpt = tmp_path / "run.ckpt"
-    proc = subprocess.Popen(command(*TRAIN, "--epochs", "400", "--checkpoint", str(ckpt)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wait_for(ckpt, proc)
-    proc.send_signal(signal.SIGINT)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    code, stderr = signal_long_run(ckpt, signal.SIGINT, signal.SIGINT)
+    assert code == 130, stderr
     bp.load_checkpoint(ckpt)  # whatever happened, the file on disk is whole
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
 
