@@ -132,6 +132,33 @@ def test_decaying_state_is_flushed_instead_of_turning_subnormal(name, kw, dtype,
     assert np.all(np.isfinite(p))
 
 
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_kernels_report_whether_the_updated_parameters_are_finite(name):
+    opt = OPTIMIZERS[name](lr=0.1)
+    p = [np.ones((3, 4), np.float32), np.ones(4, np.float32)]
+    opt.step(p, [np.full((3, 4), 0.5, np.float32), np.ones(4, np.float32)])
+    assert opt.last_step_finite is True
+    bad = np.full((3, 4), 0.5, np.float32)
+    bad[1, 2] = np.nan if name != "gd" else np.inf
+    opt.step(p, [bad, np.ones(4, np.float32)])
+    assert opt.last_step_finite is False
+    assert not np.isfinite(p[0][1, 2]) and np.isfinite(p[1]).all()
+    with _kernels.disabled():  # the NumPy path does not look
+        opt.step(p, [np.ones((3, 4), np.float32), np.ones(4, np.float32)])
+    assert opt.last_step_finite is None
+
+
+def test_batch_accuracy_kernel_equals_the_losses_accuracy(rng):
+    net = bp.mlp([3, 4], output="softmax", seed=0)
+    a = rng.random((50, 4)).astype(np.float32)
+    a[7] = 0.25  # ties: the first maximum wins, as in argmax
+    a[9, 2] = np.nan  # a NaN counts as the maximum, as in argmax
+    y = rng.integers(0, 4, size=50)
+    y[7], y[9] = 0, 2
+    assert net._batch_accuracy(a, y) == net.loss.accuracy(a, y)
+    assert net._batch_accuracy(a.astype(np.float64), y) == net.loss.accuracy(a, y)
+
+
 @pytest.mark.parametrize(("name", "kw"), [("adam", {"amsgrad": True}), ("sgd", {"momentum": 0.9}),
                                           ("rmsprop", {"momentum": 0.9})])
 def test_resume_from_state_dict_is_bit_exact(name, kw):

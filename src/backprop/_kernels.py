@@ -45,12 +45,15 @@ Array = np.ndarray
 
 # The scalar hyperparameters arrive in one array ``c`` of the parameters' dtype (cheaper to pass
 # than a dozen scalars, and typed: numba would widen float32 arithmetic that meets a Python
-# float or an integer literal to float64).
+# float or an integer literal to float64).  Each kernel returns whether every updated entry of
+# ``p`` is finite (``q - q`` is NaN exactly for inf and NaN): the training loop's divergence
+# check, for free while the entries pass through the registers.
 
 
 def _adam(p, g, m, v, v_max, amsgrad, c):
     """Adam / AdamW for one flat parameter: see :class:`backprop.optimizers.Adam`."""
     b1, b2, c1, c2, step_size, bias2, eps, l2, decay, tiny, zero = c
+    bad = False
     for i in range(p.size):
         pi = p[i]
         if decay != 1:  # AdamW: p <- p (1 - lr wd) before the step
@@ -69,12 +72,17 @@ def _adam(p, g, m, v, v_max, amsgrad, c):
         if amsgrad:
             vi = max(v_max[i], vi)
             v_max[i] = vi
-        p[i] = pi - step_size * mi / (np.sqrt(vi) / bias2 + eps)
+        q = pi - step_size * mi / (np.sqrt(vi) / bias2 + eps)
+        p[i] = q
+        d = q - q
+        bad |= d != d
+    return not bad
 
 
 def _sgd(p, g, buf, nesterov, first, c):
     """SGD with momentum / plain gradient descent: see :class:`backprop.optimizers.SGD`."""
     lr, momentum, c_damp, weight_decay, tiny, zero = c
+    bad = False
     for i in range(p.size):
         pi = p[i]
         gi = g[i]
@@ -92,12 +100,17 @@ def _sgd(p, g, buf, nesterov, first, c):
                 gi = gi + momentum * bi
             else:
                 gi = bi
-        p[i] = pi - lr * gi
+        q = pi - lr * gi
+        p[i] = q
+        d = q - q
+        bad |= d != d
+    return not bad
 
 
 def _rmsprop(p, g, v, g_avg, buf, centered, c):
     """RMSprop: see :class:`backprop.optimizers.RMSprop`."""
     lr, alpha, c_alpha, eps, weight_decay, momentum, tiny, zero = c
+    bad = False
     for i in range(p.size):
         gi = g[i]
         if weight_decay != 0:
@@ -119,9 +132,13 @@ def _rmsprop(p, g, v, g_avg, buf, centered, c):
             if abs(bi) < tiny:
                 bi = zero
             buf[i] = bi
-            p[i] = p[i] - lr * bi
+            q = p[i] - lr * bi
         else:
-            p[i] = p[i] - lr * gi / denom
+            q = p[i] - lr * gi / denom
+        p[i] = q
+        d = q - q
+        bad |= d != d
+    return not bad
 
 
 def _add_scaled(g, c, p):
@@ -238,6 +255,20 @@ def _softmax_xent(z, a, y, scale, w, dz, db, zero, one):
     return total / (w.sum() if w.size else m)
 
 
+def _argmax_hits(a, y):
+    """How many rows of ``a`` (m, k) have their first maximum at column ``y[i]`` (the count
+    behind ``mean(a.argmax(axis=1) == y)``)."""
+    m, n = a.shape
+    hits = 0
+    for i in range(m):
+        best = 0
+        for j in range(1, n):
+            if a[i, j] > a[i, best] or (a[i, j] != a[i, j] and a[i, best] == a[i, best]):
+                best = j  # a NaN counts as the maximum, as in np.argmax
+        hits += best == y[i]
+    return hits
+
+
 # ----------------------------------------------------------------------------- registry
 _PY_KERNELS: dict[str, Callable[..., Any]] = {
     "adam": _adam,
@@ -250,6 +281,7 @@ _PY_KERNELS: dict[str, Callable[..., Any]] = {
     "activation_backward": _activation_backward,
     "softmax_forward": _softmax_forward,
     "softmax_xent": _softmax_xent,
+    "argmax_hits": _argmax_hits,
 }
 
 #: activations with kernels: name -> (kind, forward kernel or None, backward kernel or None)

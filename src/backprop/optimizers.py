@@ -95,13 +95,24 @@ class Optimizer:
         t = self.state["step"]
         kernel = _kernels.get(self.kernel) if self.kernel else None
         consts: dict[np.dtype, tuple] = {}  # the kernel's scalar arguments, once per dtype
+        finite: bool | None = True
         for p, g, s in zip(params, grads, self.state["slots"]):
             if kernel is not None and _fusable(p, g, s):
                 if p.dtype not in consts:
                     consts[p.dtype] = self._kernel_consts(p.dtype, t)
-                self._fused_update(kernel, p, g, s, consts[p.dtype])
+                if not self._fused_update(kernel, p, g, s, consts[p.dtype]):
+                    finite = False
             else:
                 self._update(p, g, s, t)
+                if finite:
+                    finite = None
+        self.last_step_finite = finite
+
+    #: after :meth:`step`: True when every updated parameter is finite (no NaN or inf), False
+    #: when one is not, None when unknown (a parameter took the NumPy path, which does not
+    #: look).  Found by the kernels as they write the parameters, at no extra cost; the
+    #: training loop's divergence guard reads it.
+    last_step_finite: bool | None = None
 
     #: name of the kernel in ``backprop._kernels`` that :meth:`_fused_update` calls
     kernel: str | None = None
@@ -116,8 +127,9 @@ class Optimizer:
         raise NotImplementedError
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> None:
-        """The same update as :meth:`_update` in one kernel call over the flat arrays."""
+                      consts: tuple) -> bool:
+        """The same update as :meth:`_update` in one kernel call over the flat arrays; returns
+        whether every updated entry of ``p`` is finite."""
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
@@ -170,9 +182,9 @@ class GradientDescent(Optimizer):
         return False, True, _kernels.constants(dtype, self.lr, 0, 1, 0, np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> None:
+                      consts: tuple) -> bool:
         pf = p.reshape(-1)
-        kernel(pf, g.reshape(-1), pf, *consts)  # p stands in for the (unused) buffer
+        return kernel(pf, g.reshape(-1), pf, *consts)  # p stands in for the (unused) buffer
 
 
 class SGD(Optimizer):
@@ -230,10 +242,10 @@ class SGD(Optimizer):
             np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> None:
+                      consts: tuple) -> bool:
         pf = p.reshape(-1)
         buf = s["b"].reshape(-1) if self.momentum else pf  # p: placeholder, never touched
-        kernel(pf, g.reshape(-1), buf, *consts)
+        return kernel(pf, g.reshape(-1), buf, *consts)
 
 
 class Adam(Optimizer):
@@ -303,10 +315,10 @@ class Adam(Optimizer):
             self.eps, l2, decay, np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> None:
+                      consts: tuple) -> bool:
         m = s["m"].reshape(-1)
         v_max = s["v_max"].reshape(-1) if self.amsgrad else m  # m: placeholder, never touched
-        kernel(p.reshape(-1), g.reshape(-1), m, s["v"].reshape(-1), v_max, *consts)
+        return kernel(p.reshape(-1), g.reshape(-1), m, s["v"].reshape(-1), v_max, *consts)
 
 
 class AdamW(Adam):
@@ -399,12 +411,12 @@ class RMSprop(Optimizer):
                                                  np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> None:
+                      consts: tuple) -> bool:
         v = s["v"].reshape(-1)
         # v stands in for the buffers this configuration does not have (never touched)
         g_avg = s["g_avg"].reshape(-1) if self.centered else v
         buf = s["b"].reshape(-1) if self.momentum else v
-        kernel(p.reshape(-1), g.reshape(-1), v, g_avg, buf, *consts)
+        return kernel(p.reshape(-1), g.reshape(-1), v, g_avg, buf, *consts)
 
 
 #: Optimizers by name (drives the parametrised convergence tests and the CLI).

@@ -163,9 +163,13 @@ def train_step(
                                                ws=workspace)
     params = network.parameters()
     optimizer.step(params, [g for layer in grads for g in layer.values()])
-    # The divergence guard, one read pass over the parameters: a NaN or inf in any gradient
-    # reaches them through the update, and so does an update that overflows.
-    if not math.isfinite(J) or not all(is_finite(p) for p in params):
+    # The divergence guard: a NaN or inf in any gradient reaches the parameters through the
+    # update, and so does an update that overflows.  The optimizer's kernels report whether
+    # what they wrote is finite; otherwise one read pass over the parameters tells.
+    finite = optimizer.last_step_finite
+    if finite is None:
+        finite = all(is_finite(p) for p in params)
+    if not math.isfinite(J) or not finite:
         raise _NonFinite(J, grads, X_batch)
     return float(J), out
 
@@ -548,7 +552,7 @@ def _loop(run: _Run, epochs: int, shuffle: bool, lr_schedule: LRSchedule | None,
             except _NonFinite as exc:
                 raise run.diverged(exc, epochs) from None
             run.loss_sum += J * n_rows
-            acc = network.loss.accuracy(out, yb)
+            acc = network._batch_accuracy(out, yb)
             if acc is not None:
                 run.acc_sum += acc * n_rows
             run.batch += 1
