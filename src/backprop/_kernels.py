@@ -52,7 +52,7 @@ Array = np.ndarray
 
 def _adam(p, g, m, v, v_max, amsgrad, c):
     """Adam / AdamW for one flat parameter: see :class:`backprop.optimizers.Adam`."""
-    b1, b2, c1, c2, step_size, bias2, eps, l2, decay, tiny, zero = c
+    b1, b2, c1, c2, step_size, inv_bias2, eps, l2, decay, tiny, zero = c
     bad = False
     for i in range(p.size):
         pi = p[i]
@@ -72,7 +72,7 @@ def _adam(p, g, m, v, v_max, amsgrad, c):
         if amsgrad:
             vi = max(v_max[i], vi)
             v_max[i] = vi
-        q = pi - step_size * mi / (np.sqrt(vi) / bias2 + eps)
+        q = pi - step_size * mi / (np.sqrt(vi) * inv_bias2 + eps)
         p[i] = q
         d = q - q
         bad |= d != d

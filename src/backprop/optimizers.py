@@ -255,7 +255,11 @@ class Adam(Optimizer):
         m ← β1 m + (1 - β1) g
         v ← β2 v + (1 - β2) g²
         v̂ ← max(v̂, v)  if amsgrad  else  v
-        θ ← θ - γ / (1 - β1^t) · m / (sqrt(v̂) / sqrt(1 - β2^t) + ε)
+        θ ← θ - γ / (1 - β1^t) · m / (sqrt(v̂) · (1 / sqrt(1 - β2^t)) + ε)
+
+    (torch divides by ``sqrt(1 - β2^t)``; multiplying by its reciprocal, computed once per step,
+    is the same up to rounding and saves a division per parameter, a third of the update's cost
+    on a CPU whose divider is the bottleneck.)
     """
 
     slots = ("m", "v")
@@ -303,7 +307,9 @@ class Adam(Optimizer):
         if self.amsgrad:
             np.maximum(s["v_max"], v, out=s["v_max"])
             v = s["v_max"]
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t) + self.eps
+        # sqrt(v / (1 - b2^t)) as sqrt(v) times a reciprocal computed once: a multiplication
+        # where torch divides (the same up to rounding), one division fewer per parameter
+        denom = np.sqrt(v) * (1 / math.sqrt(1 - b2**t)) + self.eps
         p -= (self.lr / (1 - b1**t)) * m / denom
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
@@ -311,7 +317,7 @@ class Adam(Optimizer):
         wd = self.weight_decay
         l2, decay = (0.0, 1 - self.lr * wd) if self.decoupled else (wd, 1.0)
         return self.amsgrad, _kernels.constants(
-            dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), math.sqrt(1 - b2**t),
+            dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t),
             self.eps, l2, decay, np.finfo(dtype).tiny, 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
