@@ -1,15 +1,18 @@
 """Fashion-MNIST accuracy: our best MLP recipe, all through the public API (issue 3).
 
-The recipe: 784-512-256-10, ReLU, dropout after each hidden layer, a small L2 penalty, Adam
-with the learning rate annealed by a cosine schedule over the run, batch 128, float32, inputs
-scaled to [0, 1].  It trains on the 60,000 training images and, after every epoch, measures the
-accuracy on the 10,000 test images (outside the training clock).  It reports the training time
+The recipe: inputs standardised per pixel (``backprop.data.Standardizer``, fitted on the
+training images), 784-512-256-10, ReLU, dropout 0.2 after each hidden layer, L2 1e-5, Adam with
+lr 2e-3 annealed to 0 by a cosine schedule over 25 epochs, batch 256, float32.  It trains on the
+60,000 training images and, after every epoch, measures the accuracy on the 10,000 test images
+(outside the training clock).  It reports the training time
 at which the test accuracy first reached the target (0.90) and the final accuracy.  For
 reference, the Fashion-MNIST paper's scikit-learn MLPs reach 0.871 and the best MLP of its
 README table 0.883; the goal is >= 0.90 within 60 s of training on a 2-core machine.
 
 The hyperparameters were chosen on a validation split of the training images (the last 10,000;
-``--validate``), not on the test set.
+``--validate``), not on the test set.  On that split: standardising the inputs took the final
+accuracy from 0.9027 to 0.9051 (and 0.90 from epoch 21 to 15); dropout 0.3 over 30-40 epochs
+and batch 128 did no better.
 
 Usage
   python benchmarks/bench_accuracy.py                   # the recipe
@@ -27,6 +30,7 @@ import time
 import numpy as np
 
 import backprop as bp
+from backprop.data import Standardizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fashion  # noqa: E402
@@ -58,12 +62,14 @@ class Monitor(bp.Callback):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--hidden", default="512,256", help="hidden widths, comma-separated")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--l2", type=float, default=1e-5, help="L2 penalty (l2/2) sum ||W||^2")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--no-standardize", dest="standardize", action="store_false",
+                   help="keep the pixels in [0, 1] instead of standardising them")
     p.add_argument("--schedule", choices=["cosine", "none"], default="cosine")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--target", type=float, default=0.90)
@@ -78,12 +84,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.validate:
         X, y, X_test, y_test = X[:50000], y[:50000], X[50000:], y[50000:]
         held_out = "validation"
+    if args.standardize:  # statistics of the training rows only
+        scaler = Standardizer().fit(X)
+        X = scaler.transform(X).astype(np.float32)
+        X_test = scaler.transform(X_test).astype(np.float32)
     hidden = [int(h) for h in args.hidden.split(",") if h]
     sizes = [X.shape[1], *hidden, 10]
     net = bp.mlp(sizes, activation="relu", output="softmax", dropout=args.dropout, l2=args.l2,
                  seed=args.seed)
     schedule = bp.CosineAnnealing(t_max=args.epochs) if args.schedule == "cosine" else None
-    print(f"bench_accuracy: {'-'.join(map(str, sizes))}, dropout {args.dropout}, l2 {args.l2}, "
+    print(f"bench_accuracy: {'standardised ' if args.standardize else ''}"
+          f"{'-'.join(map(str, sizes))}, dropout {args.dropout}, l2 {args.l2}, "
           f"Adam lr {args.lr} ({args.schedule}), batch {args.batch_size}, {args.epochs} epochs, "
           f"seed {args.seed}; {X.shape[0]} training rows, {held_out} rows {X_test.shape[0]}")
     one, five, _ = os.getloadavg()
