@@ -132,6 +132,43 @@ def test_decaying_state_is_flushed_instead_of_turning_subnormal(name, kw, dtype,
     assert np.all(np.isfinite(p))
 
 
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize(("name", "kw"), [("adam", {}), ("rmsprop", {})])
+def test_squares_of_tiny_gradients_do_not_enter_the_second_moment_as_subnormals(name, kw,
+                                                                               fused):
+    """Late in training many gradient entries are ~1e-20: (1 - b2) g^2 would be subnormal."""
+    p = np.ones(4, dtype=np.float32)
+    opt = OPTIMIZERS[name](lr=1e-3, **kw)
+    g = np.array([1e-20, -1e-17, 1e-3, 0.0], dtype=np.float32)
+    for _ in range(3):
+        if fused:
+            opt.step([p], [g])
+        else:
+            with _kernels.disabled():
+                opt.step([p], [g])
+    v = opt.state["slots"][0]["v"]
+    assert v[0] == 0 and v[3] == 0  # (1 - b2) * 1e-40 is below tiny: taken as 0
+    assert v[1] > np.finfo(np.float32).tiny and v[2] > 0  # 1e-17 squared still counts
+    if name == "adam":
+        assert opt.state["slots"][0]["m"][0] != 0  # the first moment keeps the tiny gradient
+
+
+def test_fused_softmax_sets_underflowing_probabilities_to_zero(rng):
+    net = bp.mlp([3, 4], output="softmax", seed=0)
+    net.layers[0].params["W"][:] = np.array([200, 110, 0, 150], dtype=np.float32) / 3
+    X = np.ones((5, 3), dtype=np.float32)  # logits (200, 110, 0, 150): exp(-90) is subnormal
+    y = np.zeros(5, dtype=np.int64)
+    J0, g0, out0, _ = net._loss_and_grads(X, y, None, True)
+    J1, g1, out1, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    tiny = np.finfo(np.float32).tiny
+    assert np.any((out0 > 0) & (out0 < tiny))  # the plain softmax leaves subnormals
+    assert not np.any((out1 > 0) & (out1 < tiny))  # the kernel's are exactly 0
+    np.testing.assert_allclose(out1, out0, rtol=1e-6, atol=tiny)
+    assert J1 == pytest.approx(J0, rel=1e-6)
+    for key in ("W", "b"):
+        assert_close(g1[0][key], g0[0][key], np.float32, key)
+
+
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_kernels_report_whether_the_updated_parameters_are_finite(name):
     opt = OPTIMIZERS[name](lr=0.1)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import os
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -40,7 +41,11 @@ Array = np.ndarray
 # there: b1 * (smallest subnormal) rounds back to the smallest subnormal.  Epochs then get ~65%
 # slower.  The optimizers flush a decayed buffer entry below ``tiny`` to exactly 0 (the NumPy
 # reference does the same), which changes the update by less than ``lr * tiny / eps``, far below
-# float rounding of the parameter.  No process-wide FTZ/DAZ flag is touched.
+# float rounding of the parameter.  The same happens one step earlier to the squared gradient
+# of the second moment: late in training many gradient entries are below 1e-19, and
+# ``(1 - b2) * g * g`` is then subnormal; such a term (smaller than ``tiny``, so below the
+# rounding of any normal ``v``) is taken as 0 by zeroing ``g`` in the square when
+# ``|g| < sqrt(tiny / (1 - b2))`` (``g2_min``).  No process-wide FTZ/DAZ flag is touched.
 
 
 # The scalar hyperparameters arrive in one array ``c`` of the parameters' dtype (cheaper to pass
@@ -52,7 +57,7 @@ Array = np.ndarray
 
 def _adam(p, g, m, v, v_max, amsgrad, c):
     """Adam / AdamW for one flat parameter: see :class:`backprop.optimizers.Adam`."""
-    b1, b2, c1, c2, step_size, inv_bias2, eps, l2, decay, tiny, zero = c
+    b1, b2, c1, c2, step_size, inv_bias2, eps, l2, decay, tiny, g2_min, zero = c
     bad = False
     for i in range(p.size):
         pi = p[i]
@@ -62,7 +67,8 @@ def _adam(p, g, m, v, v_max, amsgrad, c):
         if l2 != 0:  # Adam: L2 added to the gradient
             gi = gi + l2 * pi
         mi = b1 * m[i] + c1 * gi
-        vi = b2 * v[i] + c2 * (gi * gi)
+        gs = gi if abs(gi) >= g2_min else zero
+        vi = b2 * v[i] + c2 * (gs * gs)
         if abs(mi) < tiny:
             mi = zero
         if vi < tiny:
@@ -109,13 +115,14 @@ def _sgd(p, g, buf, nesterov, first, c):
 
 def _rmsprop(p, g, v, g_avg, buf, centered, c):
     """RMSprop: see :class:`backprop.optimizers.RMSprop`."""
-    lr, alpha, c_alpha, eps, weight_decay, momentum, tiny, zero = c
+    lr, alpha, c_alpha, eps, weight_decay, momentum, tiny, g2_min, zero = c
     bad = False
     for i in range(p.size):
         gi = g[i]
         if weight_decay != 0:
             gi = gi + weight_decay * p[i]
-        vi = alpha * v[i] + c_alpha * (gi * gi)
+        gs = gi if abs(gi) >= g2_min else zero
+        vi = alpha * v[i] + c_alpha * (gs * gs)
         if vi < tiny:
             vi = zero
         v[i] = vi
@@ -210,8 +217,11 @@ def _activation_backward(da, z, a, db, kind, zero, one, slope):
             db[j] += d
 
 
-def _softmax_forward(z, b, a, zero):
-    """Row-wise softmax of ``z + b`` (row maximum subtracted first)."""
+def _softmax_forward(z, b, a, zero, log_tiny):
+    """Row-wise softmax of ``z + b`` (row maximum subtracted first).  A probability below
+    ``tiny`` (``z - max < log(tiny)``) is set to 0 rather than left subnormal: it is below the
+    rounding of the row's sum, and subnormals slow down every later operation on them (the
+    cross-entropy gradient, the products of the backward pass)."""
     m, n = z.shape
     for i in range(m):
         zmax = z[i, 0] + b[0]
@@ -221,14 +231,15 @@ def _softmax_forward(z, b, a, zero):
             zmax = max(zmax, x)
         s = zero
         for j in range(n):
-            e = np.exp(z[i, j] - zmax)
+            x = z[i, j] - zmax
+            e = zero if x < log_tiny else np.exp(x)
             a[i, j] = e
             s += e
         for j in range(n):
             a[i, j] = a[i, j] / s
 
 
-def _softmax_xent(z, a, y, scale, w, dz, db, zero, one):
+def _softmax_xent(z, a, y, scale, w, dz, db, zero, one, log_tiny):
     """Softmax + categorical cross-entropy with integer labels ``y`` (m,), from the logits ``z``
     and the softmax ``a``: writes ``dz = (a - onehot(y)) * scale[i]`` and ``db = sum_i dz``, and
     returns the cost ``mean_i(logsumexp(z_i) - z_i[y_i])`` (``w``-weighted when ``w`` is not
@@ -242,7 +253,9 @@ def _softmax_xent(z, a, y, scale, w, dz, db, zero, one):
             zmax = max(zmax, z[i, j])
         s = zero
         for j in range(n):
-            s += np.exp(z[i, j] - zmax)
+            x = z[i, j] - zmax
+            if x >= log_tiny:  # a subnormal term is below the rounding of s >= 1
+                s += np.exp(x)
         loss_i = -((z[i, y[i]] - zmax) - np.log(s))
         total += np.float64(loss_i) * (w[i] if w.size else 1.0)
         for j in range(n):
@@ -357,9 +370,10 @@ def _activation_kernels(name: str, dtype: np.dtype, exact: bool) -> ActivationKe
     fwd = bwd = None
     if forward == "softmax_forward" and not exact:
         softmax = kernels[forward]
+        log_tiny = scalars(dtype, math.log(np.finfo(dtype).tiny))[0]
 
         def fwd(z: Array, b: Array, a: Array) -> None:
-            softmax(z, b, a, zero)
+            softmax(z, b, a, zero, log_tiny)
 
     elif forward == "bias_activation":
         bias_activation = kernels[forward]
@@ -387,6 +401,13 @@ def disabled() -> Iterator[None]:
         yield
     finally:
         _enabled = before
+
+
+def moment_square(g: Array, c: float) -> Array:
+    """``g * g`` with 0 where ``c * g * g`` would be subnormal (``|g| < sqrt(tiny / c)``): the
+    NumPy twin of the kernels' squared gradient in a second moment ``v = b v + c g^2``."""
+    g2_min = math.sqrt(np.finfo(g.dtype).tiny / c)
+    return np.where(np.abs(g) >= g2_min, g * g, 0)
 
 
 def flush_subnormals(x: Array) -> None:

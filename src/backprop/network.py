@@ -14,6 +14,7 @@ propagation starts from the output gradient and calls each layer's ``backward`` 
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -450,7 +451,7 @@ class Network:
         dz = ws.get(last, "dz", z.shape, dt)
         db = ws.get(last, "db", (z.shape[1],), dt)
         J = kernel(z, out, y, scale, _NO_WEIGHTS if w is None else w, dz, db,
-                   *_kernels.scalars(dt, 0, 1))
+                   *_kernels.scalars(dt, 0, 1, math.log(np.finfo(dt).tiny)))
         return J, dz, db
 
     # ----------------------------------------------------------------- prediction

@@ -56,8 +56,11 @@ class Optimizer:
 
     Each rule exists twice: :meth:`_update`, plain NumPy, is the reference that documents it;
     :meth:`_fused_update` runs the same arithmetic as one compiled pass over the parameter
-    (``backprop._kernels``), which :meth:`step` uses whenever it can.  Both flush buffer
-    entries that decay below the dtype's smallest normal number to zero (see ``_kernels``).
+    (``backprop._kernels``), which :meth:`step` uses whenever it can.  Both keep the state out
+    of the subnormal range, where the CPU is slow: buffer entries that decay below the dtype's
+    smallest normal number ``tiny`` become 0, and in a second moment ``v ← β v + (1 - β) g²``
+    a squared gradient whose term would be below ``tiny`` counts as 0 (see ``_kernels``);
+    both change the update far below float rounding.
     """
 
     #: names of the per-parameter state arrays (e.g. ``("m", "v")`` for Adam)
@@ -301,7 +304,7 @@ class Adam(Optimizer):
         m *= b1
         m += (1 - b1) * g
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += (1 - b2) * _kernels.moment_square(g, 1 - b2)
         _kernels.flush_subnormals(m)
         _kernels.flush_subnormals(v)
         if self.amsgrad:
@@ -318,7 +321,8 @@ class Adam(Optimizer):
         l2, decay = (0.0, 1 - self.lr * wd) if self.decoupled else (wd, 1.0)
         return self.amsgrad, _kernels.constants(
             dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t),
-            self.eps, l2, decay, np.finfo(dtype).tiny, 0)
+            self.eps, l2, decay, np.finfo(dtype).tiny,
+            math.sqrt(np.finfo(dtype).tiny / (1 - b2)), 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
                       consts: tuple) -> bool:
@@ -391,7 +395,7 @@ class RMSprop(Optimizer):
         a = self.alpha
         v = s["v"]
         v *= a
-        v += (1 - a) * (g * g)
+        v += (1 - a) * _kernels.moment_square(g, 1 - a)
         _kernels.flush_subnormals(v)
         if self.centered:
             g_avg = s["g_avg"]
@@ -412,9 +416,10 @@ class RMSprop(Optimizer):
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
         a = self.alpha
+        tiny = np.finfo(dtype).tiny
         return self.centered, _kernels.constants(dtype, self.lr, a, 1 - a, self.eps,
-                                                 self.weight_decay, self.momentum,
-                                                 np.finfo(dtype).tiny, 0)
+                                                 self.weight_decay, self.momentum, tiny,
+                                                 math.sqrt(tiny / (1 - a)), 0)
 
     def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
                       consts: tuple) -> bool:
