@@ -189,14 +189,18 @@ RELU, LEAKY_RELU, LINEAR, TANH, SIGMOID = 0, 1, 2, 3, 4
 def _bias_activation(z, b, a, kind, zero, one, slope):
     m, n = z.shape
     for i in range(m):
+        zi, ai = z[i], a[i]
+        # two loops over the row (in L1): one store each, which LLVM vectorises; a single
+        # loop storing to both z and a (possibly overlapping, as far as it knows) it does not
         for j in range(n):
-            x = z[i, j] + b[j]
-            z[i, j] = x
+            zi[j] = zi[j] + b[j]
+        for j in range(n):
+            x = zi[j]
             if kind == RELU:  # np.maximum(z, 0)
                 x = zero if x < zero else x
             elif kind == LEAKY_RELU:  # np.where(z > 0, z, slope * z)
                 x = x if x > zero else slope * x
-            a[i, j] = x
+            ai[j] = x
 
 
 def _activation_backward(da, z, a, db, kind, zero, one, slope):
