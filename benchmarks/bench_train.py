@@ -5,7 +5,11 @@ The workload: a 784-256-128-10 MLP (ReLU, softmax + cross-entropy), Adam(lr=1e-3
 float32, the 60,000 training images.  Everything runs in this one process with the same BLAS
 threads, and whole epochs are interleaved round-robin (ours, floor, torch, sklearn, ours, floor,
 ...) so that a change in the machine's load hits every contender alike; the numbers reported
-are medians, and ratios are taken within each round.
+are medians, and ratios are taken within each round.  Before each contender's epoch the
+process sleeps for ``--settle`` seconds (0.2, untimed): OpenBLAS's worker threads spin for a
+while after a matrix product, and PyTorch's OpenMP threads after an operation, and a
+contender started while the other's threads still spin runs up to 2.5x slower (measured:
+torch's forward pass right after a NumPy one 56 ms, after a pause 22 ms).
 
 Contenders
   floor    the eight matrix products of every training step and nothing else (three forward,
@@ -99,6 +103,15 @@ class Floor:
                     d = np.matmul(d, W[layer].T, out=self.da[layer][:k])
 
 
+SETTLE_S = 0.2  # set from --settle
+
+
+def settle() -> None:
+    """Let the thread pools of the previous contender stop spinning (see the docstring)."""
+    if SETTLE_S > 0:
+        time.sleep(SETTLE_S)
+
+
 class EpochClock(bp.Callback):
     """Times each epoch of a fit; runs ``between`` (timed apart) after each one."""
 
@@ -116,6 +129,7 @@ class EpochClock(bp.Callback):
         self.epoch_s.append(now - self._t)
         self.between()
         self.between_s.append(time.perf_counter() - now)
+        settle()
         self._t = time.perf_counter()
 
 
@@ -128,6 +142,7 @@ def interleaved(X: np.ndarray, y: np.ndarray, sizes: list[int], batch: int, othe
 
     def between() -> None:
         for c in contenders:
+            settle()
             start = time.perf_counter()
             c.epoch()
             times[c.name].append(time.perf_counter() - start)
@@ -394,6 +409,7 @@ def run_predict(args: argparse.Namespace, data: tuple, results: dict) -> None:
     times: dict[str, list[float]] = {k: [] for k in fns}
     for r in range(args.predict_repeats + 1):
         for name, fn in fns.items():
+            settle()
             start = time.perf_counter()
             fn()
             if r:
@@ -524,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--float64-rounds", type=int, default=5)
     p.add_argument("--drift-epochs", type=int, default=20)
     p.add_argument("--predict-repeats", type=int, default=15)
+    p.add_argument("--settle", type=float, default=0.2,
+                   help="seconds of pause (untimed) before each contender's epoch")
     p.add_argument("--threads", type=int, default=None,
                    help="BLAS and torch threads (default: BLAS's own count, torch set to it)")
     p.add_argument("--no-torch", dest="torch", action="store_false")
@@ -534,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory_child:
         memory_child(args)
         return 0
+    global SETTLE_S
+    SETTLE_S = args.settle
     if args.quick:
         args.rows, args.rounds, args.scaling_rows, args.scaling_rounds = 15000, 3, 3000, 1
         args.rows_rounds, args.float64_rounds, args.drift_epochs = 1, 2, 6

@@ -13,9 +13,9 @@ the largest batch seen; a smaller batch (the last one of an epoch) gets a view o
 rows, which is C-contiguous like the array itself.  Arrays from a workspace are overwritten by
 the next step: whatever is kept past it must be copied.
 
-``Workspace(exact=True)`` (used by ``predict``) also asks the layers for results identical to the
-plain NumPy path, bit for bit; the default allows fused kernels that differ from it by float
-rounding.
+``Workspace(inference=True)`` (used by ``predict``) asks the layers for results identical to the
+plain NumPy path, bit for bit (the default allows fused kernels that differ from it by float
+rounding), and tells them that their caches will not be used, so they may compute in place.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ Array = np.ndarray
 class Workspace:
     """A set of reusable arrays keyed by ``(owner, name)``; see the module docstring."""
 
-    def __init__(self, exact: bool = False) -> None:
+    def __init__(self, inference: bool = False) -> None:
         self._arrays: dict[tuple[int, str], Array] = {}  # the allocated arrays
         self._views: dict[tuple, Array] = {}  # (owner, name, shape, dtype) -> array or view
         self._memo: dict[tuple[int, str], Any] = {}
-        #: use only the kernels that reproduce NumPy bit for bit (see ``_kernels``)
-        self.exact = exact
+        #: prediction only: kernels that reproduce NumPy bit for bit, caches not kept
+        self.inference = inference
 
     def get(self, owner: object, name: str, shape: tuple[int, ...], dtype: Any) -> Array:
         """An uninitialised C-contiguous array of ``shape`` and ``dtype`` for ``(owner, name)``,

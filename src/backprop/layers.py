@@ -196,7 +196,7 @@ class Dense(Layer):
             act = self.activation
             if ACTIVATIONS.get(act.name) is not act:
                 return None
-            return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.exact)
+            return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.inference)
 
         return ws.cached(self, "kernels", find)
 
@@ -215,8 +215,9 @@ class Dense(Layer):
             z += b
             a = self.activation.value(z)
         else:
-            a = ws.get(self, "a", shape, W.dtype)
-            kernels.forward(z, b, a)  # z += b; a = f(z), one pass
+            # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
+            a = z if ws.inference else ws.get(self, "a", shape, W.dtype)
+            kernels.forward(z, b, a)
         return a, (a_prev, z, a)
 
     def _backward(self, da: Array, cache: tuple, ws: Workspace | None = None,

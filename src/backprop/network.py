@@ -464,7 +464,7 @@ class Network:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         X = check_X(X, self.n_in)
         m = X.shape[0]
-        ws = Workspace(exact=True)  # the chunks reuse one set of arrays; same numbers as forward
+        ws = Workspace(inference=True)  # chunks reuse one set of arrays; forward's numbers
         result = None
         for start in range(0, m, batch_size):
             chunk = X[start:start + batch_size]
