@@ -78,10 +78,10 @@ def main() -> int:
             while not os.path.exists(ckpt) and proc.poll() is None:
                 time.sleep(0.001)
             aim_mid_write = trial % 2 == 1
-            if aim_mid_write:  # kill the moment the next checkpoint's temp file appears
-                while proc.poll() is None and not any(
-                        f.endswith(".tmp") for f in os.listdir(folder)):
-                    pass
+            if aim_mid_write:  # kill the moment the k-th later checkpoint's temp file appears
+                k, seen = int(rng.integers(1, EPOCHS - 1)), set()
+                while proc.poll() is None and len(seen) < k:
+                    seen.update(f for f in os.listdir(folder) if f.endswith(".tmp"))
                 was_mid_write = any(f.endswith(".tmp") for f in os.listdir(folder))
             else:  # a random moment within the run
                 time.sleep(rng.uniform(0, window))
