@@ -223,3 +223,18 @@ def test_checkpoint_every_and_contents(tmp_path):
     assert state.history["epoch"] == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="checkpoint_every must be a positive integer"):
         net.fit(X, y, checkpoint=ckpt, checkpoint_every=0, verbose=0)
+
+
+def test_divergence_report_describes_the_offending_batch_after_the_replay():
+    X, y = regression_data()
+    X = X.astype(np.float32)
+    X[3, 1] = 3e20  # its batch's squared error overflows float32
+    net = bp.mlp([3, 4, 1], output="linear", seed=0)
+    keep = KeepWeights(net)
+    with pytest.raises(bp.TrainingDiverged) as info:
+        net.fit(X, y, epochs=2, batch_size=16, verbose=0, seed=4, callbacks=[keep],
+                optimizer=bp.SGD(lr=1e-3))
+    err = info.value
+    assert err.step > 0  # earlier steps of the epoch were replayed to rebuild the weights
+    assert "max |x| in this batch is 3e+20" in str(err)
+    assert_weights_equal(net.get_weights(), keep.snapshots[-1])

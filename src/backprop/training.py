@@ -275,6 +275,7 @@ class _Run:
     def diverged(self, exc: _NonFinite, epochs: int) -> TrainingDiverged:
         """Restore the last finite weights and describe where the first NaN/inf appeared."""
         net = self.network
+        X_bad = np.array(exc.X_batch)  # a workspace array: the replay below overwrites it
         hit = None
         if math.isfinite(exc.J):
             # exc.grads are the offending step's gradients (workspace arrays, intact until the
@@ -288,7 +289,7 @@ class _Run:
                 where = f"update of {hit[1]}"
         self.rewind()
         if hit is None:  # the cost: replay the forward pass with the last good weights
-            fwd = first_nonfinite_forward(net, exc.X_batch)
+            fwd = first_nonfinite_forward(net, X_bad)
             # every activation finite: the loss itself overflowed, after the output layer
             hit = fwd if fwd is not None else (len(net.layers) - 1, "cost", float(exc.J))
             where = hit[1]
@@ -305,7 +306,7 @@ class _Run:
             what = f"the cost ({net.loss.name} of the output of layer {layer} ({kind}))"
         else:
             what = f"{where} of layer {layer} ({kind})"
-        scale = float(np.max(np.abs(exc.X_batch))) if np.isfinite(exc.X_batch).all() else math.inf
+        scale = float(np.max(np.abs(X_bad))) if np.isfinite(X_bad).all() else math.inf
         message = (
             f"training diverged at epoch {self.epoch + 1}/{epochs}, batch {self.batch + 1}/"
             f"{self.n_batches} (step {self.global_step + 1}): {what} became {value}; "
@@ -376,11 +377,6 @@ class _Run:
             logs.update({f"val_{k}": v for k, v in net._evaluate(X_val, y_val, None).items()})
         logs["lr"] = self.optimizer.lr
         return logs
-
-
-def _nonfinite_value(arr: Array) -> float:
-    flat = arr.reshape(-1)
-    return float(flat[np.argmax(~np.isfinite(flat))])
 
 
 def fit(
