@@ -238,3 +238,31 @@ def test_divergence_report_describes_the_offending_batch_after_the_replay():
     assert err.step > 0  # earlier steps of the epoch were replayed to rebuild the weights
     assert "max |x| in this batch is 3e+20" in str(err)
     assert_weights_equal(net.get_weights(), keep.snapshots[-1])
+
+
+@pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights"])
+def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
+    from backprop.io import read_safetensors, write_safetensors
+
+    X, y = classification_data()
+    net, kwargs = make_run("adam")
+    ckpt = tmp_path / "run.ckpt"
+    net.fit(X, y, epochs=2, checkpoint=ckpt, **kwargs)
+    contents = read_safetensors(ckpt, kind="checkpoint")
+    header, tensors = contents.header, contents.tensors
+    if edit == "rng":
+        header["rng_state"] = {"bit_generator": "PCG64", "state": "garbage"}
+    elif edit == "slots":
+        tensors["optimizer.0.m"] = tensors["optimizer.0.m"][:2]
+    elif edit == "position":
+        header["progress"]["batch"] = 99
+    else:
+        tensors.pop("callbacks.0.best.0.W")
+        header["callbacks"][0]["arrays"].remove("best.0.W")
+    write_safetensors(ckpt, tensors, header, kind="checkpoint")  # a valid file, edited
+    other, kwargs = make_run("adam")
+    before = other.get_weights()
+    with pytest.raises(bp.ModelFileError, match="cannot resume"):
+        other.fit(X, y, epochs=4, resume_from=ckpt, **kwargs)
+    assert_weights_equal(other.get_weights(), before)
+    assert kwargs["optimizer"].state["step"] == 0

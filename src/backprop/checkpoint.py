@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from .network import Network
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint",
-           "settings_differences", "KIND"]
+           "settings_differences", "check_restorable", "KIND"]
 
 Array = np.ndarray
 PathLike = str | os.PathLike[str]
@@ -202,3 +202,67 @@ def load_checkpoint(path: PathLike) -> Checkpoint:
         train_rows=tensors.get("run.train_rows"),
         val_rows=tensors.get("run.val_rows"),
     )
+
+
+def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: int,
+                     batch_size: int | None, path: PathLike) -> None:
+    """Check everything a resume will read from ``ckpt`` against the run it continues, so that
+    resuming either succeeds or changes nothing (the JSON header is not covered by the file's
+    checksum: an edited one must fail here, not halfway through restoring).
+
+    ``params`` are the network's parameter arrays, ``m`` the number of rows of X (before a
+    validation split).  Raises :class:`ModelFileError`.
+    """
+    name = os.fspath(path)
+
+    def bad(what: str) -> ModelFileError:
+        return ModelFileError(f"{name}: cannot resume: {what}")
+
+    slots = ckpt.optimizer.get("slots")
+    if slots is not None:
+        if len(slots) != len(params):
+            raise bad(f"optimizer state for {len(slots)} arrays, the network has {len(params)}")
+        for i, (s, p) in enumerate(zip(slots, params)):
+            for k, v in s.items():
+                if v.shape != p.shape or v.dtype != p.dtype:
+                    raise bad(f"optimizer state {i}.{k} is {v.dtype}{list(v.shape)}, the "
+                              f"parameter {p.dtype}{list(p.shape)}")
+    if len(ckpt.dropout_states) != n_dropouts:
+        raise bad(f"{len(ckpt.dropout_states)} dropout generator states for {n_dropouts} "
+                  "Dropout layers")
+    for state in [ckpt.rng_state, *ckpt.dropout_states]:
+        try:
+            np.random.default_rng().bit_generator.state = state
+        except (TypeError, ValueError, KeyError) as exc:
+            raise bad(f"invalid random generator state ({exc})") from None
+    rows = m
+    for key in ("train_rows", "val_rows"):
+        arr = getattr(ckpt, key)
+        if arr is not None and (arr.ndim != 1 or arr.size == 0 or arr.min() < 0
+                                or arr.max() >= m):
+            raise bad(f"{key} are not row indices of the {m} training rows")
+    if ckpt.train_rows is not None:
+        rows = ckpt.train_rows.size
+    p = ckpt.progress
+    n_batches = 1 if batch_size is None else -(-rows // batch_size)
+    if p["batch"] >= n_batches:
+        raise bad(f"position batch {p['batch']} of an epoch of {n_batches} batches")
+    if p["batch"] and ckpt.order is not None and not np.array_equal(np.sort(ckpt.order),
+                                                                      np.arange(rows)):
+        raise bad("this epoch's row order is not a permutation of the training rows")
+    for key in ("loss_sum", "acc_sum", "base_lr"):
+        value = p.get(key) if key != "base_lr" else ckpt.optimizer.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise bad(f"{key} is {value!r}")
+    hist = ckpt.history
+    if not (isinstance(hist.get("history"), dict) and isinstance(hist.get("epoch"), list)):
+        raise bad("malformed history")
+    param_shapes = sorted(p.shape for p in params)
+    for j, cb in enumerate(ckpt.callbacks):
+        if not isinstance(cb.get("state"), dict):
+            raise bad(f"malformed state of callback {j}")
+        # a callback's saved weights (EarlyStopping's best ones) must fit the network
+        if cb["state"].get("has_best_weights") and \
+                sorted(a.shape for a in cb["arrays"].values()) != param_shapes:
+            raise bad(f"the weights saved by callback {j} ({cb.get('class')}) do not fit the "
+                      "network")

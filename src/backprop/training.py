@@ -31,6 +31,7 @@ from ._workspace import Workspace
 from .callbacks import Callback, EarlyStopping, History, LambdaCallback
 from .checkpoint import (
     Checkpoint,
+    check_restorable,
     data_fingerprint,
     load_checkpoint,
     save_checkpoint,
@@ -344,12 +345,8 @@ class _Run:
             val_rows=self.val_rows,
         )
 
-    def restore(self, ckpt: Checkpoint, path: str) -> None:
-        """Continue from ``ckpt`` (whose settings :func:`fit` has compared with this run's)."""
-        if len(ckpt.dropout_states) != len(self.dropouts):
-            raise ValueError(f"cannot resume from {path}: it has {len(ckpt.dropout_states)} "
-                             f"dropout generator states, the network {len(self.dropouts)} "
-                             "Dropout layers")
+    def restore(self, ckpt: Checkpoint) -> None:
+        """Continue from ``ckpt`` (which :func:`fit` has checked against this run)."""
         self.network.set_weights(ckpt.network.get_weights())
         self.optimizer.load_state_dict({"step": ckpt.optimizer["step"],
                                         "slots": ckpt.optimizer["slots"]})
@@ -486,6 +483,8 @@ def fit(
         if diffs:
             raise ValueError(f"cannot resume from {os.fspath(resume_from)}: the run's settings "
                              "differ from the checkpoint's:\n  " + "\n  ".join(diffs))
+        check_restorable(ckpt, network.parameters(), len(run.dropouts), X.shape[0], batch_size,
+                         resume_from)
     elif validation_data is None and validation_split > 0:
         labels = _stratify_labels(y) if network.loss.is_classifier else None
         run.train_rows, run.val_rows = train_validation_split(X.shape[0], validation_split,
@@ -498,7 +497,7 @@ def fit(
     for cb in callbacks:
         cb.on_train_begin(network)
     if ckpt is not None:
-        run.restore(ckpt, os.fspath(resume_from))
+        run.restore(ckpt)
     if run.val_rows is not None:
         # X itself is not copied: the batches are gathered from it through train_rows
         X_val, y_val = X[run.val_rows], y[run.val_rows]
