@@ -192,7 +192,8 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
             )
         seen[col] = j
     if table.num_rows == 0:
-        raise DataError(f"{name}: header only, no data rows (columns: {', '.join(names)})")
+        shown = ", ".join(_clip(c) for c in names[:20]) + (", ..." if len(names) > 20 else "")
+        raise DataError(f"{name}: header only, no data rows (columns: {shown})")
     try:
         return table.to_pandas()
     except (pa.ArrowException, ValueError) as exc:
