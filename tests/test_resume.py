@@ -186,6 +186,24 @@ def test_changed_settings_are_refused_with_a_list_of_differences(tmp_path):
     assert_weights_equal(other.get_weights(), before)  # nothing changed
 
 
+def test_changed_callback_configuration_is_refused(tmp_path):
+    X, y = classification_data()
+    net, kwargs = make_run("adam")
+    ckpt = tmp_path / "run.ckpt"
+    net.fit(X, y, epochs=1, checkpoint=ckpt, **kwargs)
+    other, kwargs = make_run("adam")
+    before = other.get_weights()
+    kwargs["callbacks"] = [bp.EarlyStopping(patience=2, monitor="val_accuracy")]
+    with pytest.raises(ValueError) as info:
+        other.fit(X, y, epochs=2, resume_from=ckpt, **kwargs)
+    text = str(info.value)
+    assert "callbacks[0] (EarlyStopping): checkpoint has" in text
+    assert "'patience': 20" in text and "'monitor': 'val_accuracy'" in text
+    assert_weights_equal(other.get_weights(), before)
+    assert kwargs["optimizer"].state["step"] == 0
+    other.fit(X, y, epochs=2, resume_from=ckpt, **make_run("adam")[1])  # the same one resumes
+
+
 def test_checkpoint_file_is_validated(tmp_path):
     X, y = classification_data()
     net, kwargs = make_run("adam")
@@ -240,7 +258,8 @@ def test_divergence_report_describes_the_offending_batch_after_the_replay():
     assert_weights_equal(net.get_weights(), keep.snapshots[-1])
 
 
-@pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights"])
+@pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights", "best_names",
+                                  "history", "early_stopping", "order"])
 def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
     from backprop.io import read_safetensors, write_safetensors
 
@@ -256,9 +275,19 @@ def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_pat
         tensors["optimizer.0.m"] = tensors["optimizer.0.m"][:2]
     elif edit == "position":
         header["progress"]["batch"] = 99
-    else:
+    elif edit == "best_weights":
         tensors.pop("callbacks.0.best.0.W")
         header["callbacks"][0]["arrays"].remove("best.0.W")
+    elif edit == "best_names":  # the right shapes under the wrong names
+        tensors["callbacks.0.best.0.Q"] = tensors.pop("callbacks.0.best.0.W")
+        header["callbacks"][0]["arrays"] = sorted(
+            "best.0.Q" if a == "best.0.W" else a for a in header["callbacks"][0]["arrays"])
+    elif edit == "history":
+        header["history"]["history"]["loss"][0] = "x"
+    elif edit == "early_stopping":
+        header["callbacks"][0]["state"]["wait"] = "x"
+    else:  # a position inside a shuffled epoch, without that epoch's row order
+        header["progress"]["batch"] = 2
     write_safetensors(ckpt, tensors, header, kind="checkpoint")  # a valid file, edited
     other, kwargs = make_run("adam")
     before = other.get_weights()

@@ -204,3 +204,13 @@ def test_verbose_zero_is_silent_and_verbose_one_shows_progress(rng, capsys):
     bp.mlp([2, 1], seed=0).fit(X, y, epochs=2, verbose=1)
     out, err = capsys.readouterr()
     assert "epoch 2/2" in err and "loss=" in err
+
+
+@pytest.mark.parametrize("split", ["0.2", None, True, 1.0])
+def test_validation_split_must_be_a_fraction(split, rng):
+    X = rng.normal(size=(20, 3))
+    net = bp.mlp([3, 4, 1], output="linear", seed=0)
+    before = net.get_weights()
+    with pytest.raises(ValueError, match=r"validation_split must be in \[0, 1\), got"):
+        net.fit(X, X.sum(axis=1), epochs=1, validation_split=split, verbose=0)
+    assert all(np.array_equal(a["W"], b["W"]) for a, b in zip(before, net.get_weights()))

@@ -247,22 +247,49 @@ def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: 
     n_batches = 1 if batch_size is None else -(-rows // batch_size)
     if p["batch"] >= n_batches:
         raise bad(f"position batch {p['batch']} of an epoch of {n_batches} batches")
-    if p["batch"] and ckpt.order is not None and not np.array_equal(np.sort(ckpt.order),
-                                                                      np.arange(rows)):
+    # a run stopped inside a shuffled epoch saves that epoch's order, and only then
+    if (ckpt.order is not None) != bool(p["batch"] and ckpt.settings.get("shuffle")):
+        raise bad("this epoch's row order is " + ("missing" if ckpt.order is None
+                                                   else "present although nothing uses it"))
+    if ckpt.order is not None and not np.array_equal(np.sort(ckpt.order), np.arange(rows)):
         raise bad("this epoch's row order is not a permutation of the training rows")
     for key in ("loss_sum", "acc_sum", "base_lr"):
         value = p.get(key) if key != "base_lr" else ckpt.optimizer.get(key)
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        if not _is_real(value):
             raise bad(f"{key} is {value!r}")
     hist = ckpt.history
-    if not (isinstance(hist.get("history"), dict) and isinstance(hist.get("epoch"), list)):
+    if not (isinstance(hist.get("history"), dict) and isinstance(hist.get("epoch"), list)
+            and all(isinstance(v, list) and all(map(_is_real, v))
+                    for v in hist["history"].values())
+            and all(map(_is_count, hist["epoch"]))
+            and (hist.get("stopped_epoch") is None or _is_count(hist["stopped_epoch"]))):
         raise bad("malformed history")
-    param_shapes = sorted(p.shape for p in params)
+    # the names and shapes of the network's weights, as EarlyStopping saves its best ones
+    names = [f"best.{i}.{k}" for i, layer in enumerate(ckpt.network.layers) for k in layer.params]
+    weight_shapes = dict(zip(names, (p.shape for p in params))) if len(names) == len(params) \
+        else None
     for j, cb in enumerate(ckpt.callbacks):
-        if not isinstance(cb.get("state"), dict):
+        state = cb.get("state")
+        if not isinstance(state, dict):
             raise bad(f"malformed state of callback {j}")
-        # a callback's saved weights (EarlyStopping's best ones) must fit the network
-        if cb["state"].get("has_best_weights") and \
-                sorted(a.shape for a in cb["arrays"].values()) != param_shapes:
+        if "has_best_weights" not in state:  # not EarlyStopping's record
+            continue
+        if not ((state.get("best") is None or _is_real(state["best"]))
+                and (state.get("best_epoch") is None or _is_count(state["best_epoch"]))
+                and _is_count(state.get("wait"))):
+            raise bad(f"malformed state of callback {j} ({cb.get('class')})")
+        # its saved weights (the best ones) must fit the network
+        if state["has_best_weights"] and \
+                {k: a.shape for k, a in cb["arrays"].items()} != weight_shapes:
             raise bad(f"the weights saved by callback {j} ({cb.get('class')}) do not fit the "
                       "network")
+
+
+def _is_real(value: Any) -> bool:
+    """A JSON number (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    """A non-negative JSON integer (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

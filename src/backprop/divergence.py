@@ -1,9 +1,12 @@
 """The divergence guard: a non-finite cost or gradient stops training before it does harm.
 
-:func:`backprop.training.train_step` checks the batch cost ``J`` and every gradient *before*
-the optimizer touches the parameters, so when a NaN or inf shows up the weights are still those
-of the last good step.  :func:`first_nonfinite_gradient` names the layer and parameter where the
-first non-finite gradient appeared (in back-propagation order, from the output layer down);
+:func:`backprop.training.train_step` checks the batch cost ``J`` and the updated parameters
+*after* the optimizer step (a NaN or inf in a gradient reaches the parameters through the
+update; the optimizer's kernels report it as they write, else one read pass looks).
+When one shows up, :func:`backprop.training.fit` rebuilds the weights of the last good step by
+replaying the epoch's steps from a copy taken at its start, then names the culprit:
+:func:`first_nonfinite_gradient` gives the layer and parameter where the first non-finite
+gradient appeared (in back-propagation order, from the output layer down);
 :func:`first_nonfinite_forward` replays the forward pass of the offending batch to name the
 first layer whose pre-activation ``z`` or output ``a`` is not finite.
 """

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -193,7 +194,8 @@ def _check_fit_arguments(epochs: Any, batch_size: Any, validation_split: Any, ve
         or batch_size < 1
     ):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if not 0.0 <= validation_split < 1.0:
+    if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
+            or not 0.0 <= validation_split < 1.0):
         raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
@@ -205,6 +207,21 @@ def _check_fit_arguments(epochs: Any, batch_size: Any, validation_split: Any, ve
 def _normalised(value: Any) -> Any:
     """``value`` as it reads back from a checkpoint's JSON header (tuples become lists ...)."""
     return json.loads(json.dumps(_jsonable(value, "settings"), allow_nan=False))
+
+
+def _callback_differences(saved: list[dict[str, Any]], callbacks: list[Callback]) -> list[str]:
+    """One line per callback whose configuration (the ``"config"`` entry of its state, such as
+    EarlyStopping's patience and monitor) differs from the one saved in a checkpoint."""
+    lines = []
+    for j, (cb, entry) in enumerate(zip(callbacks, saved)):
+        state = entry.get("state")
+        if not isinstance(state, dict) or "config" not in state:
+            continue
+        config = _normalised(cb.state_dict()[0].get("config"))
+        if state["config"] != config:
+            lines.append(f"callbacks[{j}] ({type(cb).__name__}): checkpoint has "
+                         f"{state['config']!r}, this run has {config!r}")
+    return lines
 
 
 class _Run:
@@ -434,8 +451,9 @@ def fit(
         Continue the run saved in this checkpoint: weights, optimizer state, position, RNG
         states, early-stopping state and history are restored, and the result is bit-identical
         to an uninterrupted run (same machine, NumPy build and thread count).  The call's
-        settings (architecture, data, batch size, optimizer, schedule, seed, callbacks) must
-        match the checkpoint's; a ``ValueError`` lists every difference otherwise.
+        settings (architecture, data, batch size, optimizer, schedule, seed, callbacks and their
+        configuration) must match the checkpoint's; a ``ValueError`` lists every difference
+        otherwise.
 
     Raises
     ------
@@ -479,7 +497,8 @@ def fit(
     if resume_from is not None:
         # read and compare everything before any state changes
         ckpt = load_checkpoint(resume_from)
-        diffs = settings_differences(ckpt.settings, settings)
+        diffs = settings_differences(ckpt.settings, settings) + \
+            _callback_differences(ckpt.callbacks, callbacks)
         if diffs:
             raise ValueError(f"cannot resume from {os.fspath(resume_from)}: the run's settings "
                              "differ from the checkpoint's:\n  " + "\n  ".join(diffs))
