@@ -246,7 +246,8 @@ class Network:
         return [{k: v.copy() for k, v in layer.params.items()} for layer in self.layers]
 
     def set_weights(self, weights: Sequence[dict[str, Array]]) -> None:
-        """Copy ``weights`` (as from :meth:`get_weights`) into the parameter arrays in place."""
+        """Copy ``weights`` (as from :meth:`get_weights`) into the parameter arrays in place;
+        everything is checked first, so a bad entry leaves the network unchanged."""
         if len(weights) != len(self.layers):
             raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
         for i, (layer, w) in enumerate(zip(self.layers, weights)):
@@ -259,7 +260,10 @@ class Network:
                     raise ValueError(
                         f"layer {i} {k}: expected shape {p.shape}, got {np.shape(w[k])}"
                     )
-        for layer, w in zip(self.layers, weights):
+                dt = np.asarray(w[k]).dtype
+                if dt.kind not in "biuf":
+                    raise ValueError(f"layer {i} {k}: expected numbers, got dtype {dt}")
+        for layer, w in zip(self.layers, weights):  # checked: nothing below can fail
             for k, p in layer.params.items():
                 p[...] = w[k]
 
@@ -380,7 +384,10 @@ class Network:
         n = len(self.layers)
         last = self.layers[-1]
         fast = ws is not None and _buffered(last)
-        need_da = n > 1 or need_input_grad
+        # layers below the first one with parameters (a Standardize, an input Dropout) need no
+        # dJ/da, nor does that layer itself, unless dJ/dX is asked for
+        first = 0 if need_input_grad else next(i for i, la in enumerate(self.layers) if la.params)
+        need_da = n - 1 > first or need_input_grad
         if self.fused:
             J, dz, db = self._output_gradient(out, caches[-1], y, w, ws if fast else None)
             if fast:
@@ -394,19 +401,22 @@ class Network:
                 da, last_grads = last._backward(da_out, caches[-1], ws, need_da, da_owned=True)
             else:
                 da, last_grads = last.backward(da_out, caches[-1])
-        grads: list[dict[str, Array]] = [{}] * n
+        grads: list[dict[str, Array]] = [{} for _ in range(n)]
         grads[-1] = last_grads
-        da_owned = True  # da is scratch (ours) that the next backward may overwrite
-        for i in range(n - 2, -1, -1):
+        # da is scratch (ours) that the next backward may overwrite; a layer of unknown kind
+        # (the output layer too) may return an array it keeps
+        da_owned = fast
+        for i in range(n - 2, first - 1, -1):
             layer = self.layers[i]
             if ws is not None and _buffered(layer):
-                da, grads[i] = layer._backward(da, caches[i], ws, i > 0 or need_input_grad,
+                da, grads[i] = layer._backward(da, caches[i], ws, i > first or need_input_grad,
                                                da_owned=da_owned)
-            elif i == 0 and not need_input_grad and isinstance(layer, Dense):
-                # dJ/dX is never used in training: skip the (m, n_out) @ (n_out, n_in) product
-                z, a = caches[0][1], caches[0][2]
-                da, grads[0] = layer.backward_from_dz(
-                    layer.activation.backward(da, z, a), caches[0], need_da_prev=False
+            elif i == first and not need_input_grad and type(layer).backward is Dense.backward:
+                # dJ/da[first-1] is never used in training: skip the (m, n_out) @ (n_out, n_in)
+                # product (a Dense subclass that overrides backward is run through it)
+                z, a = caches[i][1], caches[i][2]
+                da, grads[i] = layer.backward_from_dz(
+                    layer.activation.backward(da, z, a), caches[i], need_da_prev=False
                 )
             else:
                 da, grads[i] = layer.backward(da, caches[i])

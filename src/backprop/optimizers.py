@@ -86,21 +86,38 @@ class Optimizer:
         """Apply one update to every array of ``params`` in place.
 
         ``grads[i]`` is ``dJ/dparams[i]`` with the same shape.  State arrays are created (as
-        zeros, in each parameter's dtype) on the first call.
+        zeros, in each parameter's dtype) on the first call; later calls must pass parameters of
+        the same number and shapes.  A mismatch raises ``ValueError`` before anything changes.
         """
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")
-        if self.state["slots"] is None:
-            self.state["slots"] = [
+        slots = self.state["slots"]
+        if slots is not None and len(slots) != len(params):
+            raise ValueError(f"the optimizer's state holds {len(slots)} parameters but "
+                             f"{len(params)} were given (call reset() to start afresh)")
+        kernel = _kernels.get(self.kernel) if self.kernel else None
+        # the kernel's shape checks double as validation: only the NumPy path needs its own
+        # (new slots will be zeros_like(p), so {} stands in for them)
+        fused = [kernel is not None and _fusable(p, g, {} if slots is None else slots[i])
+                 for i, (p, g) in enumerate(zip(params, grads))]
+        if not all(fused):
+            for i, (p, g) in enumerate(zip(params, grads)):
+                held = () if slots is None else tuple(slots[i].values())
+                for what, arr in ((f"grads[{i}]", g),
+                                  *(("the optimizer's state for it", b) for b in held)):
+                    if arr.shape != p.shape:
+                        raise ValueError(f"params[{i}] has shape {p.shape} but {what} has "
+                                         f"shape {arr.shape}")
+        if slots is None:
+            slots = self.state["slots"] = [
                 {name: np.zeros_like(p) for name in self.slots} for p in params
             ]
         self.state["step"] += 1
         t = self.state["step"]
-        kernel = _kernels.get(self.kernel) if self.kernel else None
         consts: dict[np.dtype, tuple] = {}  # the kernel's scalar arguments, once per dtype
         finite: bool | None = True
-        for p, g, s in zip(params, grads, self.state["slots"]):
-            if kernel is not None and _fusable(p, g, s):
+        for p, g, s, f in zip(params, grads, slots, fused):
+            if f:
                 if p.dtype not in consts:
                     consts[p.dtype] = self._kernel_consts(p.dtype, t)
                 if not self._fused_update(kernel, p, g, s, consts[p.dtype]):
