@@ -214,3 +214,33 @@ def test_validation_split_must_be_a_fraction(split, rng):
     with pytest.raises(ValueError, match=r"validation_split must be in \[0, 1\), got"):
         net.fit(X, X.sum(axis=1), epochs=1, validation_split=split, verbose=0)
     assert all(np.array_equal(a["W"], b["W"]) for a, b in zip(before, net.get_weights()))
+
+
+def test_a_batch_of_zero_weights_takes_no_step(rng):
+    # the first batch weighs nothing: its weighted mean cost would be 0/0 (it used to raise
+    # TrainingDiverged); it is skipped, exactly as if its rows had been dropped
+    X = rng.normal(size=(40, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    w = np.ones(40)
+    w[:10] = 0.0
+    kwargs = dict(epochs=3, batch_size=10, shuffle=False, optimizer="adam", verbose=0)
+    net = bp.mlp([3, 4, 1], output="linear", seed=0)
+    history = net.fit(X, y, sample_weight=w, **kwargs)
+    dropped = bp.mlp([3, 4, 1], output="linear", seed=0)
+    dropped.fit(X[10:], y[10:], sample_weight=w[10:], **kwargs)
+    for a, b in zip(net.get_weights(), dropped.get_weights()):
+        assert np.array_equal(a["W"], b["W"]) and np.array_equal(a["b"], b["b"])
+    assert np.isfinite(history["loss"]).all()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(patience=True), "patience must be a non-negative integer, got True"),
+    (dict(patience=-1), "patience must be a non-negative integer, got -1"),
+    (dict(min_delta="x"), "min_delta must be a non-negative number, got 'x'"),
+    (dict(min_delta=float("nan")), "min_delta must be a non-negative number, got nan"),
+    (dict(min_delta=-0.1), "min_delta must be a non-negative number, got -0.1"),
+    (dict(monitor=3), "monitor must be a metric name such as 'val_loss', got 3"),
+])
+def test_early_stopping_arguments_are_validated(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        bp.EarlyStopping(**kwargs)

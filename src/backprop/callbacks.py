@@ -13,6 +13,8 @@ implements :meth:`Callback.state_dict` and :meth:`Callback.load_state_dict`.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -124,10 +126,14 @@ class EarlyStopping(Callback):
         min_delta: float = 0.0,
         restore_best_weights: bool = True,
     ) -> None:
-        if not isinstance(patience, (int, np.integer)) or patience < 0:
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
+                or patience < 0:
             raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be non-negative, got {min_delta!r}")
+        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
+                or not 0 <= min_delta < math.inf:
+            raise ValueError(f"min_delta must be a non-negative number, got {min_delta!r}")
+        if not isinstance(monitor, str):
+            raise ValueError(f"monitor must be a metric name such as 'val_loss', got {monitor!r}")
         self.patience = int(patience)
         self.monitor = monitor
         self.min_delta = float(min_delta)

@@ -157,10 +157,16 @@ def train_step(
     Returns
     -------
     J : float
-        The batch cost before the update (with the L2 term).
+        The batch cost before the update (with the L2 term; only the L2 term, and no update,
+        when every sample weight of the batch is 0).
     out : ndarray of shape (m, n_out)
         The output ``a[L]`` of the forward pass (a workspace array: overwritten next step).
     """
+    if w_batch is not None and not w_batch.any():
+        # every row of the batch weighs 0: its weighted mean cost would be 0/0.  It has no
+        # cost and no gradient, so no step is taken, as if its rows had been dropped.
+        out, _ = network.forward(X_batch, training=True)
+        return float(network.l2_penalty()), out
     J, grads, out, _ = network._loss_and_grads(X_batch, y_batch, w_batch, training=True,
                                                ws=workspace)
     params = network.parameters()
