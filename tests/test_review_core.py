@@ -4,6 +4,7 @@ unused ``dJ/dX`` behind a leading Standardize/Dropout, and validation that raise
 modifying anything (``set_weights``, ``Optimizer.step``)."""
 
 import contextlib
+import re
 
 import numpy as np
 import pytest
@@ -124,6 +125,14 @@ def test_set_weights_leaves_the_network_unchanged_on_a_bad_entry():
     for a, b in zip(net.get_weights(), before):
         for k in a:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+@pytest.mark.parametrize(("sizes", "bad"), [([4, 2.5, 1], "sizes[1]"), ([4, 0.5, 1], "sizes[1]"),
+                                            (["3", 2], "sizes[0]"), ([4, True], "sizes[1]")])
+def test_mlp_rejects_a_width_that_is_not_a_positive_integer(sizes, bad):
+    with pytest.raises(ValueError, match=re.escape(f"{bad} must be a positive integer")):
+        bp.mlp(sizes)
+    assert [la.n_out for la in bp.mlp([4, np.int64(3), 2]).layers] == [3, 2]
 
 
 @pytest.mark.parametrize("kernels", [True, False])

@@ -595,9 +595,13 @@ def mlp(
     natural partner (sigmoid -> BCE, softmax -> CE, otherwise MSE).  ``dropout > 0`` inserts a
     Dropout after each hidden layer.  One ``seed`` fixes every layer's weights and dropout masks.
     """
-    sizes = [int(s) for s in sizes]
+    sizes = list(sizes)
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output width, got {sizes}")
+    for i, s in enumerate(sizes):  # no int(): 2.5 would silently become 2, 0.5 a "got 0"
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise ValueError(f"sizes[{i}] must be a positive integer, got {s!r}")
+    sizes = [int(s) for s in sizes]
     if loss is None:
         loss = {"sigmoid": "binary_crossentropy", "softmax": "categorical_crossentropy"}.get(
             output, "mse"
