@@ -244,3 +244,17 @@ def test_a_batch_of_zero_weights_takes_no_step(rng):
 def test_early_stopping_arguments_are_validated(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bp.EarlyStopping(**kwargs)
+
+
+def test_unshuffled_validation_split_trains_on_the_remaining_rows_in_order(rng):
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(int)
+    kwargs = dict(epochs=3, batch_size=7, shuffle=False, verbose=0)
+    net = bp.mlp([3, 5, 1], seed=0)
+    hist = net.fit(X, y, validation_split=0.3, seed=1, **kwargs)
+    tr, va = train_validation_split(50, 0.3, np.random.default_rng(1), y)
+    same = bp.mlp([3, 5, 1], seed=0)
+    hist2 = same.fit(X[tr], y[tr], validation_data=(X[va], y[va]), **kwargs)
+    assert hist.history == hist2.history
+    for a, b in zip(net.get_weights(), same.get_weights()):
+        assert np.array_equal(a["W"], b["W"]) and np.array_equal(a["b"], b["b"])

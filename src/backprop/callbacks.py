@@ -112,8 +112,10 @@ class LambdaCallback(Callback):
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best_weights`` the network ends with the weights of its best epoch.
+    """Stop once ``monitor`` has failed to improve by more than ``min_delta`` for more than
+    ``patience`` consecutive epochs (training ends after ``patience + 1`` epochs without
+    improvement, like scikit-learn's ``n_iter_no_change``); with ``restore_best_weights`` the
+    network ends with the weights of its best epoch.
 
     ``monitor`` defaults to ``"val_loss"`` and falls back to ``"loss"`` when there is no
     validation data.  Metrics named ``*accuracy`` are maximised, others minimised.
@@ -157,7 +159,8 @@ class EarlyStopping(Callback):
         raise ValueError(f"EarlyStopping monitors {self.monitor!r}, not in {sorted(logs)}")
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], history: History) -> bool:
-        """Track the best value; True once ``patience`` epochs passed without improvement."""
+        """Track the best value; True once more than ``patience`` epochs passed without
+        improvement."""
         key = self._key(logs)
         value = logs[key]
         if key.endswith("accuracy"):

@@ -265,9 +265,11 @@ class _Run:
         if self.order is None and self.train_rows is None:  # consecutive rows: views, no copy
             sl = slice(start, min(start + self.size, self.m))
             return X[sl], y[sl], None if w is None else w[sl], sl.stop - sl.start
-        idx = self.order[start:start + self.size] if self.order is not None else \
-            np.arange(start, min(start + self.size, self.m))
-        rows = idx if self.train_rows is None else self.train_rows[idx]
+        if self.order is None:  # in order: a slice of the training rows
+            rows = self.train_rows[start:start + self.size]
+        else:
+            idx = self.order[start:start + self.size]
+            rows = idx if self.train_rows is None else self.train_rows[idx]
         Xb, yb = _gather(X, rows, self.ws, "X"), _gather(y, rows, self.ws, "y")
         return Xb, yb, None if w is None else w[rows], rows.size
 
