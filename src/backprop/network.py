@@ -386,7 +386,9 @@ class Network:
         fast = ws is not None and _buffered(last)
         # layers below the first one with parameters (a Standardize, an input Dropout) need no
         # dJ/da, nor does that layer itself, unless dJ/dX is asked for
-        first = 0 if need_input_grad else next(i for i, la in enumerate(self.layers) if la.params)
+        first = 0
+        if not (need_input_grad or self.layers[0].params):
+            first = next(i for i, la in enumerate(self.layers) if la.params)
         need_da = n - 1 > first or need_input_grad
         if self.fused:
             J, dz, db = self._output_gradient(out, caches[-1], y, w, ws if fast else None)
