@@ -122,7 +122,9 @@ def test_torch_defaults():
                                            "weight_decay": 0.0, "amsgrad": False}
     rms = bp.RMSprop().hyperparameters()
     assert rms["lr"] == 1e-2 and rms["alpha"] == 0.99 and rms["eps"] == 1e-8
-    assert bp.SGD().hyperparameters()["momentum"] == 0.0
+    sgd = bp.SGD().hyperparameters()
+    assert sgd["lr"] == 1e-3 and sgd["momentum"] == 0.0 and sgd["dampening"] == 0.0
+    assert bp.AdamW().hyperparameters()["weight_decay"] == 1e-2
 
 
 CONVERGENCE = {

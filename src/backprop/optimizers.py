@@ -221,7 +221,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        lr: float = 1e-2,
+        lr: float = 1e-3,
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float = 0.0,
