@@ -375,3 +375,81 @@ def test_gradients_flow_through_standardize_layers(rng):
     with pytest.raises(ValueError, match="Standardize has 2 features but the adjacent Dense "
                                          "layer has width 3"):
         bp.Network([bp.Standardize([0, 0], [1, 1]), bp.Dense(3, 1, "linear")], loss="mse")
+
+
+# --------------------------------------------------------------------------- review fixes
+def test_npz_files_that_are_not_archives_of_arrays(tmp_path):
+    import zipfile
+
+    single = tmp_path / "single.npz"  # np.save writes .npy bytes whatever the name says
+    with open(single, "wb") as f:
+        np.save(f, np.ones((3, 2)))
+    with pytest.raises(DataError, match=r"single\.npz: cannot read as NPZ \(it is a single "
+                                        r"\.npy array"):
+        load_dataset(str(single))
+    raw = tmp_path / "raw.npz"  # a zip member without the .npy header
+    with zipfile.ZipFile(raw, "w") as z:
+        z.writestr("X", "hello")
+    with pytest.raises(DataError, match=r"raw\.npz: cannot read as NPZ \(member 'X' is not a "
+                                        r"\.npy array\)"):
+        load_dataset(str(raw))
+    broken = tmp_path / "broken.npz"  # a damaged deflate stream
+    np.savez_compressed(broken, X=np.random.default_rng(0).random((200, 3)))
+    data = bytearray(broken.read_bytes())
+    start = data.index(b"X.npy") + len(b"X.npy")
+    data[start + 5:start + 40] = bytes(range(35))
+    broken.write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"broken\.npz: cannot read as NPZ \(.*decompressing"):
+        load_dataset(str(broken))
+
+
+def test_npz_column_checks_name_the_file(tmp_path):
+    path = str(tmp_path / "dup.npz")
+    np.savez(path, X=np.ones((4, 2)), y=np.array([0, 1, 0, 1]),
+             feature_names=np.array(["p", "p"]))
+    with pytest.raises(DataError, match=r"dup\.npz: feature_names lists 'p' twice"):
+        load_dataset(path)
+    path = str(tmp_path / "nocols.npz")
+    np.savez(path, X=np.ones((4, 0)), y=np.array([0, 1, 0, 1]))
+    with pytest.raises(DataError, match=r"nocols\.npz: X has no columns \(shape \(4, 0\)\)"):
+        load_dataset(path)
+
+
+def test_idx_header_with_a_huge_shape_is_refused(tmp_path):
+    path = tmp_path / "big-images-idx3-ubyte"  # 65536**4 == 2**64 wraps to 0 in int64
+    path.write_bytes(bytes([0, 0, 8, 4]) + np.array([65536] * 4, ">u4").tobytes())
+    with pytest.raises(DataError, match=r"promises shape \(65536, 65536, 65536, 65536\) "
+                                        r"\(18446744073709551616 bytes of data\) but it holds 0"):
+        read_idx(str(path))
+
+
+def test_byte_string_targets_name_the_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b,y\n1,2,x\n3,4,\xff\xfe\n5,6,z\n")
+    with pytest.raises(DataError, match=r"bad\.csv: target column 'y': row 2 holds "
+                                        r"b'\\xff\\xfe', which is not UTF-8 text"):
+        load_dataset(str(path), target="y")
+    path = str(tmp_path / "s.npz")
+    np.savez(path, X=np.ones((4, 2)), y=np.array([b"a", b"b", b"a", b"b"]))
+    with pytest.raises(DataError, match=r"s\.npz: target column 'y': row 1 holds b'a', which "
+                                        r"is a byte string, not text"):
+        load_dataset(path)
+
+
+def test_features_only_loading_ignores_unused_targets(tmp_path, rng):
+    X = rng.normal(size=(3, 2))
+    path = str(tmp_path / "p.npz")
+    np.savez(path, X=X, y=np.array([0.5, np.nan, 1.0]))  # would fail as a target
+    ds = load_dataset(path, require_target=False)
+    np.testing.assert_array_equal(ds.X, X)
+    assert ds.y is None and ds.task is None
+    with pytest.raises(DataError, match=r"row 2 is empty"):
+        load_dataset(path)
+    images = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)
+    img = write_idx(tmp_path / "t-images-idx3-ubyte", images)
+    write_idx(tmp_path / "t-labels-idx1-ubyte", np.zeros(3, np.uint8))  # a single class
+    ds = load_dataset(img, require_target=False)
+    np.testing.assert_array_equal(ds.X, images.reshape(3, 4))
+    assert ds.y is None
+    with pytest.raises(DataError, match="single class"):
+        load_dataset(img)

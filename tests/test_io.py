@@ -278,6 +278,9 @@ def test_bad_json_header(tmp_path):
     expect_error(path, "its JSON header is not valid JSON")
     path = rewrite(saved(tmp_path), edit_meta=lambda m: m.update(header="[1, 2]"))
     expect_error(path, "its JSON header is not an object")
+    deep = "[" * 100_000 + "]" * 100_000  # valid JSON that the parser cannot nest that deep
+    path = rewrite(saved(tmp_path), edit_meta=lambda m: m.update(header=deep))
+    expect_error(path, r"its JSON header is not valid JSON \(maximum recursion depth")
 
 
 def set_layer(i, **changes):

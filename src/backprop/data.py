@@ -194,6 +194,17 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _bytes_kind(value: Any) -> int:
+    """0 for a value that is not bytes, 1 for UTF-8 bytes, 2 for bytes that are not UTF-8."""
+    if not isinstance(value, bytes):
+        return 0
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return 2
+    return 1
+
+
 def _sorted_labels(labels: list[Any]) -> list[Any]:
     try:
         return sorted(labels)
@@ -241,9 +252,13 @@ def encode_target(
         i = int(np.argmax(missing))
         raise DataError(f"{where}: row {i + 1} is empty (or NA/NaN)")
     if types.infer_dtype(s, skipna=True) in ("bytes", "mixed"):
-        kinds = sorted({type(v).__name__ for v in s.unique()})
-        if "bytes" in kinds:
-            raise DataError(f"{where}: holds bytes that are not UTF-8 text")
+        # bytes: a CSV column with a cell that is not UTF-8 text, or an NPZ byte-string array
+        kind = np.array([_bytes_kind(v) for v in s], dtype=np.int8)
+        if kind.any():
+            i = int(np.argmax(kind == kind.max()))
+            what = "is not UTF-8 text" if kind[i] == 2 else "is a byte string, not text"
+            raise DataError(f"{where}: row {i + 1} holds {_clip(bytes(s.iloc[i]))}, which "
+                            f"{what}; labels must be numbers or text")
     if classes is not None:
         known = list(classes)
         idx = pd.Index(known).get_indexer(s)
@@ -384,6 +399,8 @@ def _matrix(arr: Array, what: str, source: str) -> Array:
         raise DataError(f"{source}: {what} must be numeric, got dtype {arr.dtype}")
     if arr.shape[0] == 0:
         raise DataError(f"{source}: {what} has no rows")
+    if arr.size == 0:
+        raise DataError(f"{source}: {what} has no columns (shape {arr.shape})")
     return arr.reshape(arr.shape[0], -1).astype(np.float64)
 
 
@@ -442,7 +459,9 @@ def load_dataset(
     classes : sequence, optional
         Encode labels with these classes (a trained model's) instead of inferring them.
     require_target : bool
-        When False, a source without a target loads with ``y = None`` (for prediction).
+        When False and ``target`` is None, only the features are read and ``y`` is None (for
+        prediction): a CSV/Parquet file needs no target column, and an NPZ file's ``y`` array or
+        the labels file next to IDX images is not read.  A built-in set keeps its target.
 
     Returns
     -------
@@ -508,9 +527,14 @@ def load_dataset(
                 raise DataError(f"{src}: feature_names must be {X.shape[1]} strings, got "
                                 f"dtype {fn.dtype} shape {fn.shape}")
             names = [str(n) for n in fn]
+            dup = next((n for j, n in enumerate(names) if n in names[:j]), None)
+            if dup is not None:
+                raise DataError(f"{src}: feature_names lists {dup!r} twice")
         tkey = target if target is not None else "y"
         y_raw = None
-        if tkey in arrays and tkey not in ("X", "feature_names"):
+        if target is None and not require_target:
+            pass  # features only (for prediction): an unused target array is not checked
+        elif tkey in arrays and tkey not in ("X", "feature_names"):
             y_raw = _labels_vector(arrays[tkey], X.shape[0], f"array {tkey!r}", src)
         elif target is not None or require_target:
             raise DataError(f"{src}: no target array {tkey!r} (the file has {sorted(arrays)})")
@@ -520,7 +544,8 @@ def load_dataset(
         images = read_idx(src)
         X = _matrix(images, "the IDX array", src)
         names = _pixel_names(images.shape[1:])
-        labels_file = target if target is not None else idx_labels_path(src)
+        labels_file = target if target is not None else (
+            idx_labels_path(src) if require_target else None)
         y_raw = None
         if labels_file is not None:
             y_raw = _labels_vector(read_idx(labels_file), X.shape[0],

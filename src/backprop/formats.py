@@ -11,10 +11,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib
+import math
 import os
 import re
 import sys
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -206,13 +208,23 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
     name = os.fspath(path)
     _check_file(name)
     try:
-        with np.load(name, allow_pickle=False) as npz:
-            return {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        loaded = np.load(name, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # np.load also reads .npy files
+            raise DataError(f"{name}: cannot read as NPZ (it is a single .npy array, not an "
+                            f"archive of named arrays; write it with np.savez(path, X=..., y=...))")
+        with loaded as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        if isinstance(exc, DataError):
+            raise
         reason = " ".join(str(exc).split())
         if "allow_pickle" in reason:
             reason = "it holds object arrays, which are refused (they would need unpickling)"
         raise DataError(f"{name}: cannot read as NPZ ({reason})") from None
+    for key, value in arrays.items():  # a member without the .npy header comes back as bytes
+        if not isinstance(value, np.ndarray):
+            raise DataError(f"{name}: cannot read as NPZ (member {key!r} is not a .npy array)")
+    return arrays
 
 
 def read_idx(path: str | os.PathLike[str]) -> Array:
@@ -235,7 +247,7 @@ def read_idx(path: str | os.PathLike[str]) -> Array:
         raise DataError(f"{name}: truncated IDX header")
     dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_DTYPES[data[2]])
-    count = int(np.prod(dims, dtype=np.int64))
+    count = math.prod(dims)  # exact: int64 would wrap for a forged header
     if len(data) - start != count * dtype.itemsize:
         raise DataError(
             f"{name}: truncated or corrupted IDX file: its header promises shape {dims} "

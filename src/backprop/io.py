@@ -274,7 +274,7 @@ def read_safetensors(path: PathLike, kind: str) -> FileContents:
         raise ModelFileError(f"{name}: holds a {meta.get('kind')!r}, not a {kind!r}")
     try:
         header = json.loads(meta.get("header", ""))
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ModelFileError(f"{name}: its JSON header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{name}: its JSON header is not an object")
