@@ -397,3 +397,55 @@ def test_debug_shows_the_traceback(tmp_path, capsys):
     assert code == 1
     assert "Traceback (most recent call last)" in err and "DataError" in err
     assert err.splitlines()[-1] == f"error: {path}: empty file"
+
+
+def test_numeric_options_out_of_range_are_usage_errors(capsys, iris_model, iris_csv):
+    for args, message in (
+        (["train", "--seed", "-1"], "argument --seed: expected an integer >= 0, got '-1'"),
+        (["gradcheck", iris_model, "--data", iris_csv, "--seed", "-3"],
+         "argument --seed: expected an integer >= 0, got '-3'"),
+        (["train", "--l2", "-0.5"], "argument --l2: expected a number >= 0, got '-0.5'"),
+        (["train", "--l2", "nan"], "argument --l2: expected a number >= 0, got 'nan'"),
+        (["train", "--test-size", "0"],
+         r"argument --test-size: expected a number in \(0, 1\), got '0'"),
+        (["train", "--lr", "inf"], "argument --lr: expected a positive number, got 'inf'"),
+        (["train", "--dropout", "1"], r"argument --dropout: expected a number in \[0, 1\), "
+                                      r"got '1'"),
+        (["train", "--epochs", "1.5"], "argument --epochs: expected a positive integer, "
+                                       "got '1.5'"),
+    ):
+        code, out, err = cli(capsys, *args)
+        assert code == 2 and out == "", args
+        assert re.search(message, err), err
+
+
+def test_predict_ignores_an_unusable_target_array(tmp_path, capsys, rng):
+    X = rng.normal(size=(40, 3))
+    np.savez(tmp_path / "train.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    model = tmp_path / "m.safetensors"
+    code, _, err = cli(capsys, "train", "--data", tmp_path / "train.npz", "--epochs", "2",
+                       "--quiet", "--no-gradcheck", "--out", model)
+    assert code == 0, err
+    new = rng.normal(size=(3, 3))
+    np.savez(tmp_path / "new.npz", X=new, y=np.zeros(3, int))  # one class: not a target
+    code, out, err = cli(capsys, "predict", model, "--data", tmp_path / "new.npz")
+    assert code == 0, err
+    assert pd.read_csv(io.StringIO(out))["prediction"].tolist() == list(
+        bp.load(model).predict_labels(new))
+
+
+def test_inspect_reads_the_model_file_once(iris_model, capsys, monkeypatch):
+    import backprop.io as bio
+
+    reads = []
+    real = bio.read_safetensors
+
+    def counting(path, kind):
+        reads.append(path)
+        return real(path, kind)
+
+    monkeypatch.setattr(bio, "read_safetensors", counting)
+    monkeypatch.setattr("backprop.commands.read_safetensors", counting)
+    code, out, _ = cli(capsys, "inspect", iris_model)
+    assert code == 0 and "parameters: 67 trainable" in out
+    assert reads == [str(iris_model)]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import math
 import os
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import numpy as np
@@ -57,34 +58,30 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _number(convert: type, accept: Callable[[float], bool], expected: str
+            ) -> Callable[[str], float]:
+    """An argparse type: ``convert(text)`` when ``accept`` holds for it (NaN never does),
+    else a usage error that says what was ``expected`` and quotes the text."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) \
+                or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+_positive_int = _number(int, lambda v: v >= 1, "a positive integer")
+_non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+_positive_float = _number(float, lambda v: v > 0, "a positive number")
+_non_negative_float = _number(float, lambda v: v >= 0, "a number >= 0")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+_test_fraction = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 
 
 def _column_list(text: str) -> list[str]:
@@ -179,16 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="mini-batch size (default: 32)")
     train.add_argument("--full-batch", action="store_true",
                        help="use the whole training set per step (plain gradient descent)")
-    train.add_argument("--l2", type=float, default=0.0, help="L2 penalty on weights (default: 0)")
+    train.add_argument("--l2", type=_non_negative_float, default=0.0,
+                       help="L2 penalty on weights (default: 0)")
     train.add_argument("--dropout", type=_fraction, default=0.0,
                        help="dropout rate after each hidden layer (default: 0)")
-    train.add_argument("--test-size", type=_fraction, default=0.2,
+    train.add_argument("--test-size", type=_test_fraction, default=0.2,
                        help="fraction held out for testing (default: 0.2; data sets with an "
                             "official split use it instead)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training rows held out for validation curves "
                             "(default: 0)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    train.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default: 0)")
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"],
                        help="training precision (default: float32)")
     train.add_argument("--no-gradcheck", action="store_true",
@@ -255,7 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="entries checked per parameter, sampled (default: 100)")
     gcheck.add_argument("--eps", type=_positive_float, default=1e-6,
                         help="perturbation (default: 1e-6)")
-    gcheck.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    gcheck.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="random seed (default: 0)")
     gcheck.set_defaults(func=commands.cmd_gradcheck)
     return parser
 

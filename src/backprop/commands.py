@@ -19,7 +19,7 @@ import numpy as np
 from .data import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
 from .formats import DataError, data_format, optional_import
 from .gradcheck import gradient_check
-from .io import load, read_safetensors
+from .io import load, network_from_contents, read_safetensors
 from .layers import Dense, Standardize
 from .network import Network
 
@@ -200,7 +200,7 @@ def _print_tree(value: Any, indent: str = "  ") -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a saved model's layers, shapes, parameter count, loss, labels and metadata."""
     contents = read_safetensors(args.model, kind="model")
-    net = load(args.model)
+    net = network_from_contents(contents, args.model)  # the same bytes, read once
     if args.json:
         print(json.dumps({"file": args.model, "bytes": contents.size,
                           "format_version": contents.format_version,

@@ -113,7 +113,8 @@ def plot_history(
 
 def save_history_csv(history: Any, path: str | os.PathLike[str]) -> None:
     """Write the history to ``path`` as CSV, atomically: a header ``epoch,loss,...``, then one
-    row per epoch (``epoch`` from 1; floats in their shortest exact form, empty when NaN)."""
+    row per epoch (``epoch`` from 1; floats in their shortest exact form, empty when NaN or
+    infinite)."""
     data = _as_dict(history)
     n = len(next(iter(data.values())))
     buf = io.StringIO()
