@@ -101,8 +101,8 @@ class GradientCheckReport:
             ))
         widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
         fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-        out += [fmt.format(*row) for row in lines]
+        rows = [header, ["-" * w for w in widths], *lines]
+        out = [fmt.format(*row).rstrip() for row in rows]
         verdict = "PASSED" if self.passed else "FAILED"
         out.append(
             f"gradient check {verdict}: max relative error {self.max_relative_error:.2e} "
