@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["get", "available", "disabled", "activation_kernels"]
+__all__ = ["get", "available", "disabled", "activation_kernels", "all_finite"]
 
 Array = np.ndarray
 
@@ -419,6 +419,18 @@ def flush_subnormals(x: Array) -> None:
     twin of the optimizer kernels' flush (see the note above :func:`_adam`)."""
     tiny = np.finfo(x.dtype).tiny
     np.copyto(x, 0, where=np.abs(x) < tiny)
+
+
+def all_finite(arr: Array) -> bool:
+    """True when ``arr`` holds no NaN or inf: one pass, no boolean temporary the size of
+    ``arr`` (the ``all_finite`` kernel when numba is available; else a float64 sum, which is
+    NaN or inf exactly when an entry is, confirmed element-wise in the rare case it overflows).
+    Used for the input checks of fit/predict and by the divergence guard."""
+    kernel = get("all_finite")
+    if kernel is not None and arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64):
+        return bool(kernel(arr.reshape(-1)))
+    total = np.add.reduce(arr, axis=None, dtype=np.float64)
+    return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
 
 
 def scalars(dtype: np.dtype, *values: float) -> tuple[Any, ...]:

@@ -310,12 +310,6 @@ def _output_for(task: str) -> tuple[str, str]:
     }[task]
 
 
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    ss_res = float(np.sum((y - pred) ** 2))
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
-
-
 def _data_summary(data: Dataset, source: str) -> str:
     what = data.task
     if data.task != "regression":
@@ -523,7 +517,9 @@ def _final_metrics(net: Network, data: Dataset, *parts: np.ndarray) -> dict[str,
         if data.task == "regression":
             pred = net.predict(X)[:, 0]
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
-            metrics[f"{part}_r2"] = _r2(y, pred)
+            from sklearn.metrics import r2_score
+
+            metrics[f"{part}_r2"] = float(r2_score(y, pred)) if len(y) > 1 else float("nan")
         else:
             logs = net.evaluate(X, y)
             metrics[f"{part}_loss"] = logs["loss"]

@@ -60,15 +60,8 @@ class TrainingDiverged(RuntimeError):
         self.layer, self.where, self.value, self.restored = layer, where, value, restored
 
 
-def is_finite(arr: Array) -> bool:
-    """True when ``arr`` holds no NaN or inf; one pass, no temporary array the size of ``arr``
-    (a fused kernel when numba is available, else a float64 sum whose result is NaN or inf
-    exactly when an entry is, confirmed element-wise in the rare case it overflows)."""
-    kernel = _kernels.get("all_finite")
-    if kernel is not None and arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64):
-        return bool(kernel(arr.reshape(-1)))
-    total = np.add.reduce(arr, axis=None, dtype=np.float64)
-    return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
+#: True when an array holds no NaN or inf (one pass; see :func:`backprop._kernels.all_finite`)
+is_finite = _kernels.all_finite
 
 
 def _first_bad_value(arr: Array) -> float:

@@ -32,16 +32,6 @@ Array = np.ndarray
 _NO_WEIGHTS = np.empty(0)  # "no sample weights" for the softmax + cross-entropy kernel
 
 
-def _all_finite(arr: Array) -> bool:
-    """``np.isfinite(arr).all()``, in one pass without a boolean temporary the size of ``arr``
-    when the kernel can run (fit and predict call this on the whole data set)."""
-    big = arr.size >= 1 << 20 and arr.dtype in (np.float32, np.float64)
-    kernel = _kernels.get("all_finite") if big else None
-    if kernel is not None and (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        return bool(kernel(arr.ravel(order="K")))
-    return bool(np.isfinite(arr).all())
-
-
 def _buffered(layer: Layer) -> bool:
     """True when ``layer`` has a workspace path (Dense, Dropout) that its class does not
     bypass: a subclass that overrides ``forward``/``backward`` (say, a test that injects a wrong
@@ -88,7 +78,7 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
         )
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
-    if arr.dtype.kind == "f" and not _all_finite(arr):
+    if arr.dtype.kind == "f" and not _kernels.all_finite(arr):
         i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
         raise ValueError(f"{name} contains {arr[i, j]} at row {i}, column {j}")
     return arr
