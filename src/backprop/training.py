@@ -248,7 +248,7 @@ class _Run:
         self.order: Array | None = None  # this epoch's order of the training rows
         self.train_rows: Array | None = None  # None: every row of X trains
         self.val_rows: Array | None = None
-        self._mark: tuple[int, int, list[dict[str, Array]], dict[str, Any], list[Any]] | None = None
+        self._mark: tuple[int, list[dict[str, Array]], dict[str, Any], list[Any]] | None = None
 
     def set_data(self, X: Array, y: Array, w: Array | None, batch_size: int | None,
                  ws: Workspace | None) -> None:
@@ -280,7 +280,7 @@ class _Run:
         opt = self.optimizer.state_dict()
         slots = None if opt["slots"] is None else [{k: v.copy() for k, v in s.items()}
                                                    for s in opt["slots"]]
-        self._mark = (self.epoch, self.batch, self.network.get_weights(),
+        self._mark = (self.batch, self.network.get_weights(),
                       {"step": opt["step"], "slots": slots},
                       [d.rng.bit_generator.state for d in self.dropouts])
 
@@ -289,7 +289,7 @@ class _Run:
         to the mark and replay the steps since, which is exact because every step is
         deterministic given the weights, the optimizer state, the batch and the dropout
         generators."""
-        epoch, batch, weights, opt_state, dropout_states = self._mark
+        batch, weights, opt_state, dropout_states = self._mark
         self.network.set_weights(weights)
         self.optimizer.load_state_dict(opt_state)
         for d, state in zip(self.dropouts, dropout_states):
