@@ -9,6 +9,8 @@ does not copy the data set.
 
 import tracemalloc
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -462,3 +464,48 @@ def test_fit_does_not_copy_the_data_set(rng):
     finally:
         tracemalloc.stop()
     assert peak < 0.35 * X.nbytes, peak
+
+
+@pytest.mark.parametrize("hidden", ["relu", "tanh"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_predict_finds_a_non_finite_input_through_the_first_layer(hidden, bad, rng):
+    # predict checks X through the first Dense layer's z (a NaN or inf in a row of X spoils
+    # every entry of that row of z, even through an all-zero row of W, since inf * 0 is NaN);
+    # the error must name the same row and column as check_X, in any chunk, with no warning
+    net = bp.mlp([5, 4, 3], activation=hidden, output="softmax", seed=0)
+    net.layers[0].params["W"][2] = 0.0  # input column 2 reaches nothing
+    net.layers[0].params["W"][4] = np.abs(net.layers[0].params["W"][4])  # all positive
+    X = rng.normal(size=(30, 5)).astype(np.float32)
+    for row, col in [(0, 0), (29, 2), (17, 4), (8, 2)]:
+        Xb = X.copy()
+        Xb[row, col] = bad
+        for batch_size in (8192, 7):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                with pytest.raises(ValueError, match=f"X contains {bad} at row {row}, column "
+                                                     f"{col}$"):
+                    net.predict(Xb, batch_size=batch_size)
+    np.testing.assert_array_equal(net.predict(X), net.forward(X)[0])
+
+
+def test_predict_of_a_finite_input_that_overflows_is_not_an_input_error():
+    # z = X W overflows float32 for a finite X: not an input error; predict returns what
+    # forward computes (inf and NaN), as without the check through z
+    net = bp.mlp([2, 3, 2], activation="relu", output="softmax", seed=0)
+    net.layers[0].params["W"][:] = 1.0  # 3e38 + 3e38 overflows
+    X = np.full((4, 2), 3e38, dtype=np.float32)
+    with np.errstate(all="ignore"):
+        out = net.predict(X)
+        ref, caches = net.forward(X)
+    assert not np.isfinite(caches[0][1]).all()  # the first layer's z did overflow
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_softmax_row_max_is_numpys_max(rng):
+    from backprop.activations import _row_max
+
+    for shape in [(1000, 10), (7, 64), (5, 65), (3, 1), (0, 4)]:
+        z = rng.normal(size=shape).astype(np.float32) * 50
+        if z.size:
+            z[0, -1] = np.nan
+        np.testing.assert_array_equal(_row_max(z), z.max(axis=1, keepdims=True))

@@ -174,11 +174,12 @@ def _sum_squares(x):
 
 
 # ----------------------------------------------------------------------------- activations
-# ``_bias_activation`` takes z = a_prev @ W of shape (m, n), adds the bias b in place and
-# writes a = f(z) into ``a``; ``_activation_backward`` turns da into dz = da * f'(z) in place
-# and writes the bias gradient db = sum over rows of dz (the same row-by-row order as
-# ``dz.sum(axis=0)``).  ``kind`` selects the activation (a loop invariant: LLVM compiles one
-# loop per kind).  The forward kernel covers only the activations whose NumPy form rounds once
+# ``_bias_activation`` takes z = a_prev @ W of shape (m, n), adds the bias b in place,
+# writes a = f(z) into ``a`` and returns whether every entry of z is finite (``predict``
+# validates its input through this, see ``Network.predict``); ``_activation_backward`` turns
+# da into dz = da * f'(z) in place and writes the bias gradient db = sum over rows of dz (the
+# same row-by-row order as ``dz.sum(axis=0)``).  ``kind`` selects the activation (a loop
+# invariant: LLVM compiles one loop per kind).  The forward kernel covers only the activations whose NumPy form rounds once
 # per element (so the kernel matches it bit for bit); tanh, sigmoid and softmax's exp are
 # faster in NumPy's SIMD code than in numba's scalar libm calls.  ``zero``, ``one`` and
 # ``slope`` are scalars of the arrays' dtype: numba would widen a float32 expression that meets
@@ -188,12 +189,16 @@ RELU, LEAKY_RELU, LINEAR, TANH, SIGMOID = 0, 1, 2, 3, 4
 
 def _bias_activation(z, b, a, kind, zero, one, slope):
     m, n = z.shape
+    bad = False
     for i in range(m):
         zi, ai = z[i], a[i]
         # two loops over the row (in L1): one store each, which LLVM vectorises; a single
         # loop storing to both z and a (possibly overlapping, as far as it knows) it does not
         for j in range(n):
-            zi[j] = zi[j] + b[j]
+            x = zi[j] + b[j]
+            zi[j] = x
+            d = x - x  # NaN exactly for inf and NaN: whether z is finite, for free
+            bad |= d != d
         for j in range(n):
             x = zi[j]
             if kind == RELU:  # np.maximum(z, 0)
@@ -201,6 +206,7 @@ def _bias_activation(z, b, a, kind, zero, one, slope):
             elif kind == LEAKY_RELU:  # np.where(z > 0, z, slope * z)
                 x = x if x > zero else slope * x
             ai[j] = x
+    return not bad
 
 
 def _activation_backward(da, z, a, db, kind, zero, one, slope):
@@ -354,11 +360,11 @@ def activation_kernels(name: str, dtype: Any, exact: bool = False) -> Activation
 
 
 class ActivationKernels(NamedTuple):
-    """``forward(z, b, a)`` (``z += b; a = f(z)``) and ``backward(da, z, a, db)`` (``da *= f'(z)``
-    in place, ``db = sum of da over rows``), with their constant arguments bound; either may
-    be None."""
+    """``forward(z, b, a)`` (``z += b; a = f(z)``; returns whether ``z`` is finite, or None when
+    it does not look) and ``backward(da, z, a, db)`` (``da *= f'(z)`` in place, ``db = sum of
+    da over rows``), with their constant arguments bound; either may be None."""
 
-    forward: Callable[[Array, Array, Array], None] | None
+    forward: Callable[[Array, Array, Array], bool | None] | None
     backward: Callable[[Array, Array, Array, Array], None] | None
 
 
@@ -378,12 +384,13 @@ def _activation_kernels(name: str, dtype: np.dtype, exact: bool) -> ActivationKe
 
         def fwd(z: Array, b: Array, a: Array) -> None:
             softmax(z, b, a, zero, log_tiny)
+            return None
 
     elif forward == "bias_activation":
         bias_activation = kernels[forward]
 
-        def fwd(z: Array, b: Array, a: Array) -> None:
-            bias_activation(z, b, a, kind, zero, one, slope)
+        def fwd(z: Array, b: Array, a: Array) -> bool:
+            return bias_activation(z, b, a, kind, zero, one, slope)
 
     if backward is not None:
         activation_backward = kernels[backward]

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Workspace"]
+__all__ = ["Workspace", "NonFiniteZ"]
 
 Array = np.ndarray
 
@@ -39,6 +39,9 @@ class Workspace:
         self._memo: dict[tuple[int, str], Any] = {}
         #: prediction only: kernels that reproduce NumPy bit for bit, caches not kept
         self.inference = inference
+        #: set by ``Network.predict`` before a forward pass: the first Dense layer then clears
+        #: it and raises :class:`NonFiniteZ` when its ``z`` holds a NaN or inf
+        self.watch_z = False
 
     def get(self, owner: object, name: str, shape: tuple[int, ...], dtype: Any) -> Array:
         """An uninitialised C-contiguous array of ``shape`` and ``dtype`` for ``(owner, name)``,
@@ -74,3 +77,7 @@ class Workspace:
     def nbytes(self) -> int:
         """Total size of the arrays held, in bytes."""
         return sum(a.nbytes for a in self._arrays.values())
+
+
+class NonFiniteZ(Exception):
+    """A watched layer's ``z`` holds a NaN or inf (see :attr:`Workspace.watch_z`)."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from ._workspace import Workspace
+from ._workspace import NonFiniteZ, Workspace
 from .activations import ACTIVATIONS, Activation, get_activation
 
 __all__ = ["Layer", "Dense", "Dropout", "Standardize", "INITIALIZERS", "LAYERS", "as_rng"]
@@ -209,15 +209,26 @@ class Dense(Layer):
             a = self.activation.value(z)
             return a, (a_prev, z, a)
         shape = (a_prev.shape[0], self.n_out)
-        z = np.matmul(a_prev, W, out=ws.get(self, "z", shape, W.dtype))
+        watch = ws.watch_z  # predict's input check (see Network.predict)
+        ws.watch_z = False
+        out = ws.get(self, "z", shape, W.dtype)
+        if watch:
+            with np.errstate(invalid="ignore"):  # a NaN or inf in a_prev: inf * 0 is NaN
+                z = np.matmul(a_prev, W, out=out)
+        else:
+            z = np.matmul(a_prev, W, out=out)
         kernels = self._kernels(ws)
         if kernels is None or kernels.forward is None:
             z += b
+            if watch and not _kernels.all_finite(z):
+                raise NonFiniteZ
             a = self.activation.value(z)
         else:
             # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
             a = z if ws.inference else ws.get(self, "a", shape, W.dtype)
-            kernels.forward(z, b, a)
+            finite = kernels.forward(z, b, a)
+            if watch and not (_kernels.all_finite(z) if finite is None else finite):
+                raise NonFiniteZ
         return a, (a_prev, z, a)
 
     def _backward(self, da: Array, cache: tuple, ws: Workspace | None = None,

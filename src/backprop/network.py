@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
-from ._workspace import Workspace
+from ._workspace import NonFiniteZ, Workspace
 from .layers import LAYERS, Dense, Dropout, Layer, Standardize, as_rng
 from .losses import Loss, check_sample_weight, get_loss
 
-__all__ = ["Network", "mlp", "check_X", "check_classes", "check_feature_names"]
+__all__ = ["Network", "mlp", "check_X", "check_finite", "check_classes", "check_feature_names"]
 
 Array = np.ndarray
 _NO_WEIGHTS = np.empty(0)  # "no sample weights" for the softmax + cross-entropy kernel
@@ -58,11 +58,14 @@ def _contiguous_pair(a: Array, b: Array) -> bool:
         and a.dtype in (np.float32, np.float64)
 
 
-def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "X") -> Array:
+def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "X",
+            finite: bool = True) -> Array:
     """Validate a feature matrix: 2-D, numeric, finite and (optionally) ``n_in`` columns wide.
 
     Returns the array cast to ``dtype`` (no copy when it already is).  Raises ``ValueError``
-    naming the shape, or the first row and column holding a NaN or inf.
+    naming the shape, or the first row and column holding a NaN or inf.  ``finite=False``
+    leaves out the NaN/inf check (for a caller that makes it another way; see
+    :func:`check_finite`).
     """
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
@@ -78,10 +81,17 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
         )
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr: Array, name: str = "X", first_row: int = 0) -> None:
+    """Raise ``ValueError`` naming the first row and column of the 2-D ``arr`` that holds a NaN
+    or inf (rows counted from ``first_row``: ``arr`` may be a chunk of a larger matrix)."""
     if arr.dtype.kind == "f" and not _kernels.all_finite(arr):
         i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
-        raise ValueError(f"{name} contains {arr[i, j]} at row {i}, column {j}")
-    return arr
+        raise ValueError(f"{name} contains {arr[i, j]} at row {first_row + i}, column {j}")
 
 
 def check_classes(classes: Sequence[Any] | None, loss: Loss, n_out: int) -> list[Any] | None:
@@ -464,7 +474,14 @@ class Network:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        X = check_X(X, self.n_in)
+        # The input's NaN/inf check: a NaN or inf in row i of X makes every entry of row i of
+        # the first Dense layer's z = X W + b a NaN or inf (IEEE: inf * 0 is NaN), so when the
+        # network starts with one, its forward kernel finds out whether z is finite while it
+        # passes over z anyway (raising NonFiniteZ when not), and only then is X searched; a
+        # finite X whose z overflowed is predicted as before.  This spares a pass over all of
+        # X: 2.8 of the 25 ms of predicting 10,000 Fashion-MNIST images.
+        watch = _buffered(self.layers[0]) and isinstance(self.layers[0], Dense)
+        X = check_X(X, self.n_in, finite=not watch)
         m = X.shape[0]
         ws = Workspace(inference=True)  # chunks reuse one set of arrays; forward's numbers
         result = None
@@ -474,7 +491,12 @@ class Network:
                 cast = ws.get(self, "X", chunk.shape, self.dtype)
                 np.copyto(cast, chunk, casting="same_kind")
                 chunk = cast
-            a = self._forward(chunk, training=False, ws=ws)[0]
+            ws.watch_z = watch
+            try:
+                a = self._forward(chunk, training=False, ws=ws)[0]
+            except NonFiniteZ:
+                check_finite(X[start:start + batch_size], first_row=start)  # raises if X is bad
+                a = self._forward(chunk, training=False, ws=ws)[0]  # z overflowed: as before
             if start == 0 and a.shape[0] == m:
                 return a  # one chunk: the workspace's own array, not shared with anyone
             if result is None:
