@@ -8,7 +8,6 @@ does not copy the data set.
 """
 
 import tracemalloc
-
 import warnings
 
 import numpy as np
@@ -509,3 +508,79 @@ def test_softmax_row_max_is_numpys_max(rng):
         if z.size:
             z[0, -1] = np.nan
         np.testing.assert_array_equal(_row_max(z), z.max(axis=1, keepdims=True))
+
+
+# ----------------------------------------------------------------------------- optimizer plans
+OPTIMIZER_SETTINGS = [("gd", {}), ("sgd", {"momentum": 0.9}), ("sgd", {}), ("adam", {}),
+                      ("adam", {"amsgrad": True, "weight_decay": 0.1}), ("adamw", {}),
+                      ("rmsprop", {"momentum": 0.5, "centered": True})]
+
+
+def _arrays(rng, dtype=np.float32):
+    params = [rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=4).astype(dtype)]
+    grads = [np.empty_like(p) for p in params]
+    return params, grads
+
+
+@pytest.mark.parametrize("name,kwargs", OPTIMIZER_SETTINGS)
+def test_a_reused_step_plan_updates_exactly_as_a_fresh_one(name, kwargs, rng):
+    # Optimizer.step reuses last step's kernel arguments when it gets the same arrays; the
+    # result must equal a step that rebuilds them (plan dropped before every step)
+    planned, fresh = OPTIMIZERS[name](lr=0.01, **kwargs), OPTIMIZERS[name](lr=0.01, **kwargs)
+    p1, g1 = _arrays(rng)
+    p2 = [p.copy() for p in p1]
+    g2 = [np.empty_like(g) for g in g1]
+    for _ in range(6):
+        for g, h in zip(g1, g2):
+            g[...] = h[...] = rng.normal(size=g.shape)
+        planned.step(p1, g1)
+        fresh._plan = None
+        fresh.step(p2, g2)
+        assert (planned._plan is not None) and planned.last_step_finite is True
+        for a, b in zip(p1, p2):
+            np.testing.assert_array_equal(a, b)
+    assert planned.state["step"] == fresh.state["step"] == 6
+
+
+def test_a_step_plan_is_dropped_when_its_arrays_or_settings_change(rng):
+    opt = bp.SGD(lr=0.1)
+    params, grads = _arrays(rng)
+    for g in grads:
+        g[...] = 1.0
+    opt.step(params, grads)
+    plan = opt._plan
+    assert plan is not None
+    opt.step(params, grads)
+    assert opt._plan is plan  # reused
+    # a new gradient array: a new plan, and that array's values are used
+    grads = [grads[0], np.full(4, 2.0, np.float32)]
+    before = params[1].copy()
+    opt.step(params, grads)
+    assert opt._plan is not plan
+    np.testing.assert_allclose(params[1], before - 0.1 * 2.0, rtol=1e-6)
+    # momentum switched on after the start: the buffer is used from now on (no stale plan
+    # passing the parameter as its buffer); the result equals the NumPy rule's
+    opt.momentum = 0.9
+    opt.state["slots"] = [{"b": np.zeros_like(p)} for p in params]
+    ref = [p.copy() for p in params]
+    with _kernels.disabled():
+        twin = bp.SGD(lr=0.1, momentum=0.9)
+        twin.state = {"step": opt.state["step"], "slots": [{"b": np.zeros_like(p)}
+                                                           for p in params]}
+        twin.step(ref, grads)
+    opt.step(params, grads)
+    for a, b in zip(params, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert opt.state["slots"][1]["b"][0] != 0
+    # a state restored from a checkpoint replaces the buffers: they are the ones updated
+    state = opt.state_dict()
+    opt.load_state_dict(state)
+    opt.step(params, grads)
+    assert opt.state["slots"][0]["b"] is not state["slots"][0]["b"]
+    assert not np.array_equal(opt.state["slots"][0]["b"], state["slots"][0]["b"])
+    # kernels switched off: the NumPy path runs (it reports None, the kernels True)
+    with _kernels.disabled():
+        opt.step(params, grads)
+        assert opt.last_step_finite is None
+    opt.step(params, grads)
+    assert opt.last_step_finite is True

@@ -179,11 +179,11 @@ def _sum_squares(x):
 # validates its input through this, see ``Network.predict``); ``_activation_backward`` turns
 # da into dz = da * f'(z) in place and writes the bias gradient db = sum over rows of dz (the
 # same row-by-row order as ``dz.sum(axis=0)``).  ``kind`` selects the activation (a loop
-# invariant: LLVM compiles one loop per kind).  The forward kernel covers only the activations whose NumPy form rounds once
-# per element (so the kernel matches it bit for bit); tanh, sigmoid and softmax's exp are
-# faster in NumPy's SIMD code than in numba's scalar libm calls.  ``zero``, ``one`` and
-# ``slope`` are scalars of the arrays' dtype: numba would widen a float32 expression that meets
-# an integer literal to float64.
+# invariant: LLVM compiles one loop per kind).  The forward kernel covers only the
+# activations whose NumPy form rounds once per element (so the kernel matches it bit for
+# bit); tanh, sigmoid and softmax's exp are faster in NumPy's SIMD code than in numba's scalar
+# libm calls.  ``zero``, ``one`` and ``slope`` are scalars of the arrays' dtype: numba would
+# widen a float32 expression that meets an integer literal to float64.
 RELU, LEAKY_RELU, LINEAR, TANH, SIGMOID = 0, 1, 2, 3, 4
 
 

@@ -64,14 +64,14 @@ class Workspace:
             self._views = {k: v for k, v in self._views.items() if k[:2] != key}
         return base if base.shape[0] == shape[0] else base[: shape[0]]
 
-    def cached(self, owner: object, name: str, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per ``(owner, name)`` for the life of the workspace (used
-        for the kernels a layer picks, a lookup that would otherwise run every step)."""
+    def cached(self, owner: object, name: str, make: Callable[..., Any], *args: Any) -> Any:
+        """``make(*args)``, computed once per ``(owner, name)`` for the life of the workspace
+        (used for the kernels a layer picks, a lookup that would otherwise run every step)."""
         key = (id(owner), name)
         try:
             return self._memo[key]
         except KeyError:
-            value = self._memo[key] = make()
+            value = self._memo[key] = make(*args)
             return value
 
     def nbytes(self) -> int:

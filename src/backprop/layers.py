@@ -192,13 +192,13 @@ class Dense(Layer):
         """The activation's fused kernels, or None (a custom Activation object, or no kernel
         for it); looked up once per workspace."""
 
-        def find() -> _kernels.ActivationKernels | None:
-            act = self.activation
-            if ACTIVATIONS.get(act.name) is not act:
-                return None
-            return _kernels.activation_kernels(act.name, self.params["W"].dtype, ws.inference)
+        return ws.cached(self, "kernels", self._find_kernels, ws.inference)
 
-        return ws.cached(self, "kernels", find)
+    def _find_kernels(self, inference: bool) -> _kernels.ActivationKernels | None:
+        act = self.activation
+        if ACTIVATIONS.get(act.name) is not act:
+            return None
+        return _kernels.activation_kernels(act.name, self.params["W"].dtype, inference)
 
     def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
                  ) -> tuple[Array, tuple]:

@@ -14,6 +14,7 @@ propagation starts from the output gradient and calls each layer's ``backward`` 
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
 from collections.abc import Sequence
@@ -50,6 +51,12 @@ def _buffered(layer: Layer) -> bool:
 
 
 _BUFFERED: dict[type, bool] = {}  # _buffered's verdict per layer class
+
+
+@functools.cache
+def _softmax_xent_scalars(dtype: np.dtype) -> tuple[Any, ...]:
+    """The ``softmax_xent`` kernel's constants ``0, 1, log(tiny)`` as ``dtype`` scalars."""
+    return _kernels.scalars(dtype, 0, 1, math.log(np.finfo(dtype).tiny))
 
 
 def _contiguous_pair(a: Array, b: Array) -> bool:
@@ -463,7 +470,7 @@ class Network:
         dz = ws.get(last, "dz", z.shape, dt)
         db = ws.get(last, "db", (z.shape[1],), dt)
         J = kernel(z, out, y, scale, _NO_WEIGHTS if w is None else w, dz, db,
-                   *_kernels.scalars(dt, 0, 1, math.log(np.finfo(dt).tiny)))
+                   *_softmax_xent_scalars(dt))
         return J, dz, db
 
     # ----------------------------------------------------------------- prediction

@@ -55,8 +55,9 @@ class Optimizer:
     """Base class.  Subclasses implement :meth:`_update` for one parameter.
 
     Each rule exists twice: :meth:`_update`, plain NumPy, is the reference that documents it;
-    :meth:`_fused_update` runs the same arithmetic as one compiled pass over the parameter
-    (``backprop._kernels``), which :meth:`step` uses whenever it can.  Both keep the state out
+    a kernel of ``backprop._kernels`` (:attr:`kernel`, called with :meth:`_kernel_arrays` and
+    :meth:`_kernel_consts`) runs the same arithmetic in one compiled pass over the parameter,
+    and :meth:`step` uses it whenever it can.  Both keep the state out
     of the subnormal range, where the CPU is slow: buffer entries that decay below the dtype's
     smallest normal number ``tiny`` become 0, and in a second moment ``v ← β v + (1 - β) g²``
     a squared gradient whose term would be below ``tiny`` counts as 0 (see ``_kernels``);
@@ -89,6 +90,17 @@ class Optimizer:
         zeros, in each parameter's dtype) on the first call; later calls must pass parameters of
         the same number and shapes.  A mismatch raises ``ValueError`` before anything changes.
         """
+        plan = self._plan
+        if plan is not None and plan.fits(self, params, grads):
+            # the steady state of a training run: the same arrays as last step, all fused
+            t = self.state["step"] = self.state["step"] + 1
+            consts = self._kernel_consts(plan.dtype, t)
+            kernel, finite = plan.kernel, True
+            for arrays in plan.arrays:
+                if not kernel(*arrays, *consts):
+                    finite = False
+            self.last_step_finite = finite
+            return
         if len(params) != len(grads):
             raise ValueError(f"got {len(params)} parameters but {len(grads)} gradients")
         slots = self.state["slots"]
@@ -120,13 +132,17 @@ class Optimizer:
             if f:
                 if p.dtype not in consts:
                     consts[p.dtype] = self._kernel_consts(p.dtype, t)
-                if not self._fused_update(kernel, p, g, s, consts[p.dtype]):
+                if not kernel(*self._kernel_arrays(p, g, s), *consts[p.dtype]):
                     finite = False
             else:
                 self._update(p, g, s, t)
                 if finite:
                     finite = None
         self.last_step_finite = finite
+        self._plan = _Plan.make(self, kernel, params, grads) if all(fused) and consts else None
+
+    #: the arguments of the last step's kernel calls, reused while the arrays stay the same
+    _plan: _Plan | None = None
 
     #: after :meth:`step`: True when every updated parameter is finite (no NaN or inf), False
     #: when one is not, None when unknown (a parameter took the NumPy path, which does not
@@ -134,7 +150,7 @@ class Optimizer:
     #: training loop's divergence guard reads it.
     last_step_finite: bool | None = None
 
-    #: name of the kernel in ``backprop._kernels`` that :meth:`_fused_update` calls
+    #: name of the kernel in ``backprop._kernels`` that :meth:`step` calls
     kernel: str | None = None
 
     def _update(self, p: Array, g: Array, s: dict[str, Array], t: int) -> None:
@@ -142,15 +158,18 @@ class Optimizer:
         raise NotImplementedError
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
-        """The scalar arguments of :meth:`_fused_update`'s kernel at step ``t``, as ``dtype``
-        scalars (so the kernel computes in the parameters' precision, as NumPy does)."""
+        """The scalar arguments of the kernel at step ``t``, as ``dtype`` scalars (so the
+        kernel computes in the parameters' precision, as NumPy does)."""
         raise NotImplementedError
 
-    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> bool:
-        """The same update as :meth:`_update` in one kernel call over the flat arrays; returns
-        whether every updated entry of ``p`` is finite."""
+    def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
+        """The array arguments of the kernel that runs :meth:`_update` in one pass over the
+        flat arrays (which returns whether every updated entry of ``p`` is finite)."""
         raise NotImplementedError
+
+    def _layout(self) -> tuple:
+        """The settings that decide which arrays :meth:`_kernel_arrays` passes."""
+        return ()
 
     def state_dict(self) -> dict[str, Any]:
         """The running state (step and buffer arrays), for checkpoints."""
@@ -164,6 +183,43 @@ class Optimizer:
             "slots": None if slots is None else [{k: np.array(v) for k, v in s.items()}
                                                  for s in slots],
         }
+
+
+class _Plan:
+    """What :meth:`Optimizer.step` passed to its kernel last step: each parameter's flat
+    arrays.  The next step reuses them (instead of checking and reshaping every array again,
+    some 15 µs per step) when it gets the very same arrays, in one dtype, and the optimizer's
+    state and layout are unchanged."""
+
+    def __init__(self, optimizer: Optimizer, kernel: Any, params: list[Array],
+                 grads: list[Array]) -> None:
+        self.kernel, self.params, self.grads = kernel, list(params), list(grads)
+        self.slots = optimizer.state["slots"]
+        self.slot_arrays = [tuple(s.values()) for s in self.slots]
+        self.layout = optimizer._layout()
+        self.dtype = params[0].dtype
+        self.arrays = [optimizer._kernel_arrays(p, g, s)
+                       for p, g, s in zip(params, grads, self.slots)]
+
+    @classmethod
+    def make(cls, optimizer: Optimizer, kernel: Any, params: list[Array], grads: list[Array]
+             ) -> _Plan | None:
+        """A plan for these arrays, or None when they are not all of one dtype."""
+        if not params or any(p.dtype != params[0].dtype for p in params):
+            return None
+        return cls(optimizer, kernel, params, grads)
+
+    def fits(self, optimizer: Optimizer, params: list[Array], grads: list[Array]) -> bool:
+        """Whether this step may reuse the plan."""
+        slots = optimizer.state["slots"]
+        return (slots is self.slots and len(params) == len(self.params)
+                and len(grads) == len(self.grads)
+                and all(a is b for a, b in zip(params, self.params))
+                and all(a is b for a, b in zip(grads, self.grads))
+                and all(len(s) == len(arrays) and all(a is b for a, b in zip(s.values(), arrays))
+                        for s, arrays in zip(slots, self.slot_arrays))  # no state array replaced
+                and _kernels.get(optimizer.kernel) is self.kernel
+                and optimizer._layout() == self.layout)
 
 
 def _fusable(p: Array, g: Array, slots: dict[str, Array]) -> bool:
@@ -201,10 +257,9 @@ class GradientDescent(Optimizer):
         # wd, tiny, 0)
         return False, True, _kernels.constants(dtype, self.lr, 0, 1, 0, np.finfo(dtype).tiny, 0)
 
-    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> bool:
+    def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         pf = p.reshape(-1)
-        return kernel(pf, g.reshape(-1), pf, *consts)  # p stands in for the (unused) buffer
+        return pf, g.reshape(-1), pf  # p stands in for the (unused) buffer
 
 
 class SGD(Optimizer):
@@ -261,11 +316,13 @@ class SGD(Optimizer):
             dtype, self.lr, self.momentum, 1 - self.dampening, self.weight_decay,
             np.finfo(dtype).tiny, 0)
 
-    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> bool:
+    def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         pf = p.reshape(-1)
         buf = s["b"].reshape(-1) if self.momentum else pf  # p: placeholder, never touched
-        return kernel(pf, g.reshape(-1), buf, *consts)
+        return pf, g.reshape(-1), buf
+
+    def _layout(self) -> tuple:
+        return (bool(self.momentum),)
 
 
 class Adam(Optimizer):
@@ -341,11 +398,13 @@ class Adam(Optimizer):
             self.eps, l2, decay, np.finfo(dtype).tiny,
             math.sqrt(np.finfo(dtype).tiny / (1 - b2)), 0)
 
-    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> bool:
+    def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         m = s["m"].reshape(-1)
         v_max = s["v_max"].reshape(-1) if self.amsgrad else m  # m: placeholder, never touched
-        return kernel(p.reshape(-1), g.reshape(-1), m, s["v"].reshape(-1), v_max, *consts)
+        return p.reshape(-1), g.reshape(-1), m, s["v"].reshape(-1), v_max
+
+    def _layout(self) -> tuple:
+        return (self.amsgrad,)
 
 
 class AdamW(Adam):
@@ -438,13 +497,15 @@ class RMSprop(Optimizer):
                                                  self.weight_decay, self.momentum, tiny,
                                                  math.sqrt(tiny / (1 - a)), 0)
 
-    def _fused_update(self, kernel: Any, p: Array, g: Array, s: dict[str, Array],
-                      consts: tuple) -> bool:
+    def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         v = s["v"].reshape(-1)
         # v stands in for the buffers this configuration does not have (never touched)
         g_avg = s["g_avg"].reshape(-1) if self.centered else v
         buf = s["b"].reshape(-1) if self.momentum else v
-        return kernel(p.reshape(-1), g.reshape(-1), v, g_avg, buf, *consts)
+        return p.reshape(-1), g.reshape(-1), v, g_avg, buf
+
+    def _layout(self) -> tuple:
+        return (self.centered, bool(self.momentum))
 
 
 #: Optimizers by name (drives the parametrised convergence tests and the CLI).

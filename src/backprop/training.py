@@ -125,7 +125,7 @@ def _gather(src: Array, rows: Array, ws: Workspace | None, name: str) -> Array:
     if ws is None:
         return src[rows]
     out = ws.get(_gather, name, (rows.size,) + src.shape[1:], src.dtype)
-    return np.take(src, rows, axis=0, out=out, mode="clip")
+    return src.take(rows, axis=0, out=out, mode="clip")
 
 
 def train_step(
