@@ -116,10 +116,12 @@ def main(argv: list[str] | None = None) -> int:
                 times[name].append(time.perf_counter() - start)
     med = {name: median(values) for name, values in times.items()}
     call = med.pop("per-call")
+    times.pop("per-call")
     for name in ("fit", "fit-no-update", "fit-no-gather", "fit-neither"):
         med[name] -= call
-    print(f"\nseconds per epoch (median; fit's per-call cost of {call * 1e3:.0f} ms taken off), "
-          "by round:")
+        times[name] = [v - call for v in times[name]]
+    print(f"\nseconds per epoch (fit's per-call cost of {call * 1e3:.0f} ms taken off): median, "
+          "then by round")
     for name, value in med.items():
         print(f"  {name:14s} {value:.3f}   " + " ".join(f"{v:.3f}" for v in times[name]))
     f = med["floor"]
