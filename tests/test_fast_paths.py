@@ -7,6 +7,7 @@ optimizer state is flushed, resuming from a saved optimizer state is bit-exact, 
 does not copy the data set.
 """
 
+import copy as copy_module
 import tracemalloc
 import warnings
 
@@ -530,13 +531,14 @@ def test_a_reused_step_plan_updates_exactly_as_a_fresh_one(name, kwargs, rng):
     p1, g1 = _arrays(rng)
     p2 = [p.copy() for p in p1]
     g2 = [np.empty_like(g) for g in g1]
-    for _ in range(6):
+    for t in range(6):
         for g, h in zip(g1, g2):
             g[...] = h[...] = rng.normal(size=g.shape)
         planned.step(p1, g1)
-        fresh._plan = None
+        fresh._plan = fresh._last = None
         fresh.step(p2, g2)
-        assert (planned._plan is not None) and planned.last_step_finite is True
+        assert (planned._plan is not None) == (t >= 1)  # made by the second step
+        assert planned.last_step_finite is True and fresh._plan is None
         for a, b in zip(p1, p2):
             np.testing.assert_array_equal(a, b)
     assert planned.state["step"] == fresh.state["step"] == 6
@@ -548,16 +550,20 @@ def test_a_step_plan_is_dropped_when_its_arrays_or_settings_change(rng):
     for g in grads:
         g[...] = 1.0
     opt.step(params, grads)
+    assert opt._plan is None  # made only when a second step brings the same arrays
+    opt.step(params, grads)
     plan = opt._plan
     assert plan is not None
     opt.step(params, grads)
     assert opt._plan is plan  # reused
-    # a new gradient array: a new plan, and that array's values are used
+    # a new gradient array: the plan is dropped, and that array's values are used
     grads = [grads[0], np.full(4, 2.0, np.float32)]
     before = params[1].copy()
     opt.step(params, grads)
-    assert opt._plan is not plan
+    assert opt._plan is None
     np.testing.assert_allclose(params[1], before - 0.1 * 2.0, rtol=1e-6)
+    opt.step(params, grads)
+    assert opt._plan is not None and opt._plan is not plan
     # momentum switched on after the start: the buffer is used from now on (no stale plan
     # passing the parameter as its buffer); the result equals the NumPy rule's
     opt.momentum = 0.9
@@ -584,3 +590,51 @@ def test_a_step_plan_is_dropped_when_its_arrays_or_settings_change(rng):
         assert opt.last_step_finite is None
     opt.step(params, grads)
     assert opt.last_step_finite is True
+
+
+def test_no_step_plan_for_new_gradient_arrays_every_step(rng):
+    # a manual loop whose gradients are new arrays each step (loss_and_grads) never makes a
+    # plan (it would cost time and never be reused), and updates as without plans
+    net = bp.mlp([4, 5, 3], output="softmax", seed=0)
+    X, y = rng.normal(size=(16, 4)), rng.integers(0, 3, 16)
+    opt = bp.Adam(lr=0.01)
+    for _ in range(3):
+        _, grads = net.loss_and_grads(X, y)
+        opt.step(net.parameters(), [g for layer in grads for g in layer.values()])
+        assert opt._plan is None
+    assert opt.state["step"] == 3
+
+
+def test_a_reused_plan_still_checks_shapes(rng):
+    opt = bp.SGD(lr=0.1)
+    params, grads = _arrays(rng)
+    for _ in range(3):
+        opt.step(params, grads)
+    assert opt._plan is not None
+    params[0].shape = (4, 5)  # reshaped in place: the same array object
+    with pytest.raises(ValueError, match=r"params\[0\] has shape \(4, 5\) but grads\[0\]"):
+        opt.step(params, grads)
+
+
+@pytest.mark.parametrize("copy", ["deepcopy", "pickle"])
+def test_a_copied_optimizer_updates_the_copied_arrays(copy, rng):
+    # the plan's flat views would turn into arrays of their own in a copy: it is left out
+    import pickle
+
+    opt = bp.Adam(lr=0.1)
+    params, grads = _arrays(rng)
+    for g in grads:
+        g[...] = 1.0
+    for _ in range(3):
+        opt.step(params, grads)
+    assert opt._plan is not None
+    bundle = (opt, params, grads)
+    c_opt, c_params, c_grads = (copy_module.deepcopy(bundle) if copy == "deepcopy"
+                                else pickle.loads(pickle.dumps(bundle)))
+    assert c_opt._plan is None
+    before = [p.copy() for p in c_params]
+    for _ in range(3):
+        c_opt.step(c_params, c_grads)
+    for p, b in zip(c_params, before):
+        assert np.all(p < b)  # every copied parameter moved (gradient +1)
+    assert c_opt.state["step"] == 6

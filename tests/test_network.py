@@ -1,9 +1,13 @@
 """Network: construction checks, forward/predict, validation of every public entry point."""
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 
 import backprop as bp
+from backprop import _kernels
 
 
 def small_net(dtype=np.float64, loss="binary_crossentropy", out="sigmoid", n_out=1):
@@ -171,3 +175,44 @@ def test_float32_network_keeps_float32_gradients(loss, out, n_out, y, rng):
     for g in grads:
         for v in g.values():
             assert v.dtype == np.float32
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_predict_rejects_non_finite_input_without_warnings(kernels, rng):
+    # predict finds a NaN/inf of X through the first layer's z (see Network.predict); with or
+    # without the compiled kernels it raises the ValueError naming it, and warns of nothing
+    # (not even for a row with both +inf and -inf, whose z entries sum to NaN)
+    net = bp.mlp([4, 6, 3], activation="tanh", output="softmax", seed=0)
+    X = rng.normal(size=(9, 4)).astype(np.float32)
+    X[5, 1], X[5, 3] = np.inf, -np.inf
+    with contextlib.ExitStack() as stack:
+        if not kernels:
+            stack.enter_context(_kernels.disabled())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match="X contains inf at row 5, column 1"):
+                net.predict(X)
+            with pytest.raises(ValueError, match="X contains -inf at row 5, column 1"):
+                net.predict(X[:, [0, 3, 2, 1]])
+
+
+@pytest.mark.parametrize("kernels", [True, False])
+def test_predict_of_an_overflowing_input_warns_as_forward_does(kernels):
+    # a finite X whose first z overflows is not an input error: predict returns forward's
+    # numbers and emits forward's warnings, each once (its first, watched pass is silent)
+    net = bp.mlp([2, 3, 2], activation="relu", output="softmax", seed=0)
+    net.layers[0].params["W"][:] = 1.0
+    X = np.full((4, 2), 3e38, dtype=np.float32)
+    with contextlib.ExitStack() as stack:
+        if not kernels:
+            stack.enter_context(_kernels.disabled())
+        with warnings.catch_warnings(record=True) as from_predict:
+            warnings.simplefilter("always")
+            out = net.predict(X)
+        with warnings.catch_warnings(record=True) as from_forward:
+            warnings.simplefilter("always")
+            ref, _ = net.forward(X)
+    np.testing.assert_array_equal(out, ref)
+    assert from_forward  # the overflow does warn
+    assert sorted(str(w.message) for w in from_predict) == \
+        sorted(str(w.message) for w in from_forward)

@@ -436,7 +436,8 @@ def all_finite(arr: Array) -> bool:
     kernel = get("all_finite")
     if kernel is not None and arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64):
         return bool(kernel(arr.reshape(-1)))
-    total = np.add.reduce(arr, axis=None, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf + -inf: NaN, which says it
+        total = np.add.reduce(arr, axis=None, dtype=np.float64)
     return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
 
 

@@ -213,15 +213,21 @@ class Dense(Layer):
         ws.watch_z = False
         out = ws.get(self, "z", shape, W.dtype)
         if watch:
-            with np.errstate(invalid="ignore"):  # a NaN or inf in a_prev: inf * 0 is NaN
+            # silent: a non-finite z raises NonFiniteZ, and predict either reports a NaN or
+            # inf in its input or reruns the forward pass, which warns as usual
+            with np.errstate(invalid="ignore", over="ignore"):
                 z = np.matmul(a_prev, W, out=out)
         else:
             z = np.matmul(a_prev, W, out=out)
         kernels = self._kernels(ws)
         if kernels is None or kernels.forward is None:
-            z += b
-            if watch and not _kernels.all_finite(z):
-                raise NonFiniteZ
+            if watch:
+                with np.errstate(invalid="ignore", over="ignore"):
+                    z += b
+                if not _kernels.all_finite(z):
+                    raise NonFiniteZ
+            else:
+                z += b
             a = self.activation.value(z)
         else:
             # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)

@@ -139,10 +139,27 @@ class Optimizer:
                 if finite:
                     finite = None
         self.last_step_finite = finite
-        self._plan = _Plan.make(self, kernel, params, grads) if all(fused) and consts else None
+        # a plan is made when a second step in a row brings the same arrays (a loop that
+        # passes new gradient arrays every step never pays for one)
+        last, self._plan, self._last = self._last, None, None
+        if all(fused) and consts:
+            if last is not None and _same(last[0], params) and _same(last[1], grads):
+                self._plan = _Plan.make(self, kernel, params, grads)
+            else:
+                self._last = (list(params), list(grads))
 
     #: the arguments of the last step's kernel calls, reused while the arrays stay the same
     _plan: _Plan | None = None
+    #: the arrays of the last step that took the full path, all fused
+    _last: tuple[list[Array], list[Array]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickling and deep copies leave out the plan: its flat views would become arrays of
+        their own, no longer views of the (copied) parameters."""
+        state = self.__dict__.copy()
+        state.pop("_plan", None)
+        state.pop("_last", None)
+        return state
 
     #: after :meth:`step`: True when every updated parameter is finite (no NaN or inf), False
     #: when one is not, None when unknown (a parameter took the NumPy path, which does not
@@ -185,15 +202,22 @@ class Optimizer:
         }
 
 
+def _same(a: list[Array], b: list[Array]) -> bool:
+    """The same array objects, in the same order."""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
 class _Plan:
     """What :meth:`Optimizer.step` passed to its kernel last step: each parameter's flat
     arrays.  The next step reuses them (instead of checking and reshaping every array again,
-    some 15 µs per step) when it gets the very same arrays, in one dtype, and the optimizer's
-    state and layout are unchanged."""
+    some 15 µs per step) when it gets the very same arrays, of the same shapes, in one dtype,
+    and the optimizer's state and layout are unchanged.  (It holds on to those arrays until
+    the next step that does not fit it; ``fit`` drops it when it ends.)"""
 
     def __init__(self, optimizer: Optimizer, kernel: Any, params: list[Array],
                  grads: list[Array]) -> None:
         self.kernel, self.params, self.grads = kernel, list(params), list(grads)
+        self.shapes = [(p.shape, g.shape) for p, g in zip(params, grads)]
         self.slots = optimizer.state["slots"]
         self.slot_arrays = [tuple(s.values()) for s in self.slots]
         self.layout = optimizer._layout()
@@ -212,12 +236,15 @@ class _Plan:
     def fits(self, optimizer: Optimizer, params: list[Array], grads: list[Array]) -> bool:
         """Whether this step may reuse the plan."""
         slots = optimizer.state["slots"]
-        return (slots is self.slots and len(params) == len(self.params)
-                and len(grads) == len(self.grads)
-                and all(a is b for a, b in zip(params, self.params))
-                and all(a is b for a, b in zip(grads, self.grads))
-                and all(len(s) == len(arrays) and all(a is b for a, b in zip(s.values(), arrays))
-                        for s, arrays in zip(slots, self.slot_arrays))  # no state array replaced
+        if slots is not self.slots or len(params) != len(self.params) \
+                or len(grads) != len(self.grads):
+            return False
+        for p, g, p0, g0, (p_shape, g_shape) in zip(params, grads, self.params, self.grads,
+                                                    self.shapes):
+            if p is not p0 or g is not g0 or p.shape != p_shape or g.shape != g_shape:
+                return False  # another array, or one reshaped in place
+        return (all(len(s) == len(arrays) and all(a is b for a, b in zip(s.values(), arrays))
+                    for s, arrays in zip(slots, self.slot_arrays))  # no state array replaced
                 and _kernels.get(optimizer.kernel) is self.kernel
                 and optimizer._layout() == self.layout)
 

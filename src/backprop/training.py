@@ -548,7 +548,7 @@ def fit(
             bar.close()
         if lr_schedule is not None:
             optimizer.lr = run.base_lr
-        optimizer._plan = None  # it refers to this run's gradient arrays (in the workspace)
+        optimizer._plan = optimizer._last = None  # this run's arrays (in the workspace)
     for cb in callbacks:
         cb.on_train_end(network, history)
     return history
