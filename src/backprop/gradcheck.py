@@ -29,7 +29,7 @@ import numpy as np
 
 from .layers import Dense, Dropout
 from .losses import check_sample_weight
-from .network import check_X
+from .validation import check_X
 
 if TYPE_CHECKING:
     from .network import Network

@@ -305,7 +305,7 @@ def network_tensors(net: Network) -> dict[str, Array]:
 
 
 def _model_header(net: Network) -> dict[str, Any]:
-    from .network import check_classes, check_feature_names
+    from .validation import check_classes, check_feature_names
 
     return {
         "network": net.config(),

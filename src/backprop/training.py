@@ -47,8 +47,8 @@ from .divergence import (
 from .io import _jsonable
 from .layers import Dropout, as_rng
 from .losses import check_sample_weight
-from .network import check_X
 from .optimizers import Adam, LRSchedule, Optimizer, get_optimizer
+from .validation import check_X
 
 if TYPE_CHECKING:
     from .network import Network
