@@ -449,3 +449,28 @@ def test_inspect_reads_the_model_file_once(iris_model, capsys, monkeypatch):
     code, out, _ = cli(capsys, "inspect", iris_model)
     assert code == 0 and "parameters: 67 trainable" in out
     assert reads == [str(iris_model)]
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_predict_and_evaluate_run_the_network_once(command, iris_csv, iris_model, capsys,
+                                                   monkeypatch):
+    # labels, probabilities, loss and metrics all come from one forward pass over the data
+    calls = []
+    forward = bp.Network._forward
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[0].shape[0])
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(bp.Network, "_forward", counting)
+    extra = ["--proba"] if command == "predict" else ["--target", "species"]
+    code, out, err = cli(capsys, command, iris_model, "--data", iris_csv, *extra)
+    assert code == 0, err
+    assert calls == [150]
+    if command == "predict":
+        df = pd.read_csv(io.StringIO(out))
+        net = bp.load(iris_model)
+        X = pd.read_csv(iris_csv)[FEATURES].to_numpy()
+        assert df["prediction"].tolist() == list(net.predict_labels(X))
+        np.testing.assert_allclose(df[[f"proba_{c}" for c in SPECIES]].to_numpy(),
+                                   net.predict(X), rtol=1e-6)

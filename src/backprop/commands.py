@@ -22,6 +22,7 @@ from .gradcheck import gradient_check
 from .io import load, network_from_contents, read_safetensors
 from .layers import Dense, Standardize
 from .network import Network
+from .validation import check_X
 
 __all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
 
@@ -96,7 +97,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError(f"--proba needs a classifier, but {args.model} is a regression model")
     data, rows = _model_data(args, net, need_target=False)
     out = net.predict(data.X)
-    labels = net.predict_labels(data.X)
+    labels = net._labels_of(out)  # from the same forward pass
     table: dict[str, Any] = {}
     if labels.ndim == 2:
         table.update({f"prediction_{j}": labels[:, j] for j in range(labels.shape[1])})
@@ -130,17 +131,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     task = model_task(net)
     print(f"model: {args.model} ({task}, {net.n_parameters()} parameters)")
     print(f"data: {rows}; target {data.target!r}")
+    X = check_X(data.X, net.n_in, net.dtype)
+    # one forward pass for all metrics (evaluate's loss and the predictions)
+    logs, out = net._evaluate_with_output(X, net.check_targets(data.y, X.shape[0]), None)
     if task == "regression":
-        pred = net.predict(data.X)[:, 0]
-        y = data.y
-        print(f"loss ({net.loss.name}): {net.evaluate(data.X, y)['loss']:.6f}")
+        pred, y = out[:, 0], data.y
+        print(f"loss ({net.loss.name}): {logs['loss']:.6f}")
         print(f"mse: {skm.mean_squared_error(y, pred):.6f}")
         print(f"mae: {skm.mean_absolute_error(y, pred):.6f}")
         r2 = skm.r2_score(y, pred) if len(y) > 1 else float("nan")
         print(f"r2: {r2:.4f}")
         return 0
-    logs = net.evaluate(data.X, data.y)
-    pred = net.predict_classes(data.X)
+    pred = net._classes_of(out)
     names = [str(c) for c in _class_labels(net)]
     k = len(names)
     precision, recall, f1, support = skm.precision_recall_fscore_support(

@@ -442,7 +442,10 @@ class Network:
         (shape (m,) for one unit, (m, k) for multi-label).  Regression networks raise."""
         if not self.loss.is_classifier:
             raise ValueError(f"predict_classes needs a classification loss, not {self.loss.name}")
-        a = self.predict(X)
+        return self._classes_of(self.predict(X))
+
+    def _classes_of(self, a: Array) -> Array:
+        """:meth:`predict_classes` from the output ``a`` of a forward pass."""
         if self.loss.fused_activation == "softmax":
             return a.argmax(axis=1)
         labels = (a > 0.5).astype(np.int64)
@@ -452,10 +455,13 @@ class Network:
         """Predictions in the original label space, shape (m,): the :attr:`classes` entry of
         each predicted class (class indices when ``classes`` is None; the 0/1 matrix for
         multi-label sigmoid outputs); the predicted values for a one-output regression."""
+        return self._labels_of(self.predict(X))
+
+    def _labels_of(self, out: Array) -> Array:
+        """:meth:`predict_labels` from the output ``out`` of a forward pass."""
         if not self.loss.is_classifier:
-            out = self.predict(X)
             return out[:, 0] if out.shape[1] == 1 else out
-        idx = self.predict_classes(X)
+        idx = self._classes_of(out)
         if self.classes is None or idx.ndim == 2:
             return idx
         kinds = {type(c) for c in self.classes}
@@ -477,13 +483,19 @@ class Network:
         return self._evaluate(X, y, w)
 
     def _evaluate(self, X: Array, y: Array, w: Array | None) -> dict[str, float]:
+        return self._evaluate_with_output(X, y, w)[0]
+
+    def _evaluate_with_output(self, X: Array, y: Array, w: Array | None
+                              ) -> tuple[dict[str, float], Array]:
+        """:meth:`evaluate`'s metrics and the output ``a[L]`` they came from (the same numbers
+        as :meth:`predict`)."""
         out, caches = self._forward(X, training=False)
         J = self._data_cost(out, caches, y, w) + self.l2_penalty()
         logs = {"loss": float(J)}
         acc = self.loss.accuracy(out, y)
         if acc is not None:
             logs["accuracy"] = acc
-        return logs
+        return logs, out
 
     def _batch_accuracy(self, out: Array, y: Array) -> float | None:
         """``self.loss.accuracy(out, y)`` of a training batch; for a softmax output with
