@@ -1,5 +1,6 @@
-"""Data loading: CSV/TSV, Parquet, NPZ, IDX and built-in sets; task inference; target encoding;
-the errors a user's file can cause; the Standardize layer that carries the scaler."""
+"""Data loading: CSV/TSV, Parquet, NPZ, IDX and built-in sets; task and target handling as
+files reach it; the errors a user's file can cause; the Standardize layer that carries the
+scaler."""
 
 import gzip
 import os
@@ -11,14 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backprop as bp
-from backprop.data import (
-    IDX_DATASETS,
-    MAX_INTEGER_CLASSES,
-    encode_target,
-    infer_task,
-    load_builtin,
-    load_dataset,
-)
+from backprop.data import IDX_DATASETS, load_builtin, load_dataset
 from backprop.formats import DataError, data_format, read_idx
 
 FASHION = IDX_DATASETS["fashion-mnist"].folder
@@ -85,14 +79,6 @@ def test_tsv_gzipped_csv_and_parquet_read_the_same(tmp_path):
         assert ds.feature_names == ["x1", "x2"]
 
 
-def test_task_inference_rules():
-    assert infer_task(np.array(["a", "b"]))[0] == "classification"
-    assert infer_task(np.array([True, False]))[0] == "classification"
-    assert infer_task(np.arange(MAX_INTEGER_CLASSES) % 7)[0] == "classification"
-    assert infer_task(np.arange(MAX_INTEGER_CLASSES + 1))[0] == "regression"
-    assert infer_task(np.array([0.0, 1.0, 0.0]))[0] == "regression"  # floats are quantities
-
-
 def test_task_override_and_label_types(tmp_path):
     path = write(tmp_path, "d.csv", "x,y\n1,0.5\n2,1.5\n3,0.5\n4,1.5\n")
     assert load_dataset(path, target="y").task == "regression"
@@ -115,18 +101,6 @@ def test_task_override_and_label_types(tmp_path):
 def test_boolean_feature_columns_are_numbers(tmp_path):
     path = write(tmp_path, "d.csv", "flag,x,y\ntrue,1,a\nfalse,2,b\n")
     np.testing.assert_array_equal(load_dataset(path, target="y").X, [[1, 1], [0, 2]])
-
-
-def test_encode_target_with_known_classes():
-    y, task, classes, _ = encode_target(["b", "a", "b"], classes=["a", "b"])
-    np.testing.assert_array_equal(y, [1, 0, 1])
-    assert task == "binary" and classes == ["a", "b"]
-    # class "1" saved from a text column still matches the integer 1 read back from a file
-    y, *_ = encode_target(np.array([1, 2]), classes=["1", "2", "x"])
-    np.testing.assert_array_equal(y, [0, 1])
-    with pytest.raises(DataError, match=r"f\.csv: target column 'species': row 2 holds label "
-                                        r"'zebra', which is not one of the model's classes"):
-        encode_target(["a", "zebra"], classes=["a", "b"], source="f.csv", column="species")
 
 
 # --------------------------------------------------------------------------- bad CSV input

@@ -1,0 +1,182 @@
+"""Targets: what a target column means and how it is encoded for training.
+
+:func:`infer_task` reads the task from the values (unless told):
+
+* text or boolean labels -> classification;
+* integers with at most :data:`MAX_INTEGER_CLASSES` distinct values -> classification;
+* other numbers -> regression.
+
+:func:`encode_target` turns classification targets into class indices ``0 .. k-1`` into the
+sorted original labels (strings allowed; two classes make a ``"binary"`` task, more a
+``"multiclass"`` one) or, given a trained model's classes, into indices of those; regression
+targets into finite float64 values.  Bad values raise :class:`DataError` naming the source, the
+column and the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .formats import DataError, _clip, optional_import
+
+__all__ = ["TASKS", "MAX_INTEGER_CLASSES", "infer_task", "encode_target"]
+
+Array = np.ndarray
+
+#: Accepted values of ``task`` (None and "auto" infer it from the target).
+TASKS = ("auto", "classification", "regression", "binary", "multiclass")
+#: Integer targets with at most this many distinct values are read as class labels.
+MAX_INTEGER_CLASSES = 20
+
+
+def _series(values: Any) -> Any:
+    pd = optional_import("pandas")
+    return values.reset_index(drop=True) if isinstance(values, pd.Series) else pd.Series(
+        np.asarray(values).reshape(-1))
+
+
+def infer_task(values: Any) -> tuple[str, str]:
+    """``("classification" | "regression", reason)`` for target values of shape (m,).
+
+    Text and booleans are class labels; integers are class labels when there are at most
+    :data:`MAX_INTEGER_CLASSES` distinct values; other numbers are a regression target.
+    """
+    types = optional_import("pandas").api.types
+    s = _series(values)
+    if types.is_bool_dtype(s.dtype):
+        return "classification", "boolean target"
+    if types.is_integer_dtype(s.dtype):
+        n = s.nunique()
+        if n <= MAX_INTEGER_CLASSES:
+            return "classification", (f"{n} distinct integer values (integers with at most "
+                                      f"{MAX_INTEGER_CLASSES} values are class labels)")
+        return "regression", (f"{n} distinct integer values (more than "
+                              f"{MAX_INTEGER_CLASSES}, so a quantity)")
+    if types.is_numeric_dtype(s.dtype):
+        return "regression", "floating-point target"
+    return "classification", "text labels"
+
+
+def _label(value: Any) -> Any:
+    """A class label as a plain Python scalar."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _bytes_kind(value: Any) -> int:
+    """0 for a value that is not bytes, 1 for UTF-8 bytes, 2 for bytes that are not UTF-8."""
+    if not isinstance(value, bytes):
+        return 0
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return 2
+    return 1
+
+
+def _sorted_labels(labels: list[Any]) -> list[Any]:
+    try:
+        return sorted(labels)
+    except TypeError:  # mixed types: group by type, then by text
+        return sorted(labels, key=lambda v: (type(v).__name__, str(v)))
+
+
+def encode_target(
+    values: Any,
+    task: str | None = None,
+    classes: Sequence[Any] | None = None,
+    source: str = "<data>",
+    column: str = "y",
+) -> tuple[Array, str, list[Any], str]:
+    """Encode target values of shape (m,) for training or evaluation.
+
+    Parameters
+    ----------
+    values : array-like or pandas Series of shape (m,)
+    task : None/"auto", "classification", "binary", "multiclass" or "regression"
+    classes : sequence, optional
+        Known class labels (a trained model's): labels are mapped to their indices, and a label
+        outside them is an error.  ``task`` must then be "binary" or "multiclass".
+    source, column : str
+        Used in error messages.
+
+    Returns
+    -------
+    y : ndarray of shape (m,)
+        int64 class indices, or float64 values for regression.
+    task : "binary", "multiclass" or "regression"
+    classes : list
+        Sorted distinct labels (empty for regression).
+    reason : str
+        Why the task was chosen.
+    """
+    pd = optional_import("pandas")
+    types = pd.api.types
+
+    task = _check_task(task)
+    s = _series(values)
+    where = f"{source}: target column {column!r}"
+    missing = s.isna().to_numpy()
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise DataError(f"{where}: row {i + 1} is empty (or NA/NaN)")
+    if types.infer_dtype(s, skipna=True) in ("bytes", "mixed"):
+        # bytes: a CSV column with a cell that is not UTF-8 text, or an NPZ byte-string array
+        kind = np.array([_bytes_kind(v) for v in s], dtype=np.int8)
+        if kind.any():
+            i = int(np.argmax(kind == kind.max()))
+            what = "is not UTF-8 text" if kind[i] == 2 else "is a byte string, not text"
+            raise DataError(f"{where}: row {i + 1} holds {_clip(bytes(s.iloc[i]))}, which "
+                            f"{what}; labels must be numbers or text")
+    if classes is not None:
+        known = list(classes)
+        idx = pd.Index(known).get_indexer(s)
+        if (idx < 0).any():  # e.g. class "1" saved from a text column, read back as the int 1
+            by_text = pd.Index([str(c) for c in known]).get_indexer(s.astype(str))
+            idx = np.where(idx < 0, by_text, idx)
+        if (idx < 0).any():
+            i = int(np.argmax(idx < 0))
+            raise DataError(f"{where}: row {i + 1} holds label {_clip(_label(s.iloc[i]))}, "
+                            f"which is not one of the model's classes {_clip(known, 200)}")
+        kind = task if task in ("binary", "multiclass") else (
+            "binary" if len(known) == 2 else "multiclass")
+        return idx.astype(np.int64), kind, known, "the model's classes"
+    if task is None:
+        kind, reason = infer_task(s)
+    else:
+        kind = "regression" if task == "regression" else "classification"
+        reason = f"task {task!r} requested"
+    if kind == "regression":
+        if types.is_bool_dtype(s.dtype):
+            s = s.astype(np.float64)
+        num = pd.to_numeric(s, errors="coerce") if not types.is_numeric_dtype(s.dtype) else s
+        bad = num.isna().to_numpy()
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(f"{where}: a regression target needs numbers, but row {i + 1} holds "
+                            f"{_clip(_label(s.iloc[i]))} (use task 'classification' for "
+                            f"class labels)")
+        y = num.to_numpy(dtype=np.float64)
+        if not np.isfinite(y).all():
+            i = int(np.argmax(~np.isfinite(y)))
+            raise DataError(f"{where}: row {i + 1} holds {y[i]}")
+        return y, "regression", [], reason
+    labels = _sorted_labels([_label(v) for v in s.unique()])
+    if len(labels) < 2:
+        raise DataError(f"{where} has a single class {_clip(labels[0])}; a classifier needs at "
+                        f"least two")
+    if task == "binary" and len(labels) != 2:
+        raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(labels)}")
+    kind = "binary" if len(labels) == 2 and task != "multiclass" else "multiclass"
+    idx = pd.Index(labels).get_indexer(s)
+    return idx.astype(np.int64), kind, labels, reason
+
+
+def _check_task(task: str | None) -> str | None:
+    if task is None or task == "auto":
+        return None
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
+    return task

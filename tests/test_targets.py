@@ -1,0 +1,41 @@
+"""targets: task inference and target encoding."""
+
+import numpy as np
+import pytest
+
+from backprop.formats import DataError
+from backprop.targets import MAX_INTEGER_CLASSES, encode_target, infer_task
+
+
+def test_task_inference_rules():
+    assert infer_task(np.array(["a", "b"]))[0] == "classification"
+    assert infer_task(np.array([True, False]))[0] == "classification"
+    assert infer_task(np.arange(MAX_INTEGER_CLASSES) % 7)[0] == "classification"
+    assert infer_task(np.arange(MAX_INTEGER_CLASSES + 1))[0] == "regression"
+    assert infer_task(np.array([0.0, 1.0, 0.0]))[0] == "regression"  # floats are quantities
+
+
+def test_encode_target_with_known_classes():
+    y, task, classes, _ = encode_target(["b", "a", "b"], classes=["a", "b"])
+    np.testing.assert_array_equal(y, [1, 0, 1])
+    assert task == "binary" and classes == ["a", "b"]
+    # class "1" saved from a text column still matches the integer 1 read back from a file
+    y, *_ = encode_target(np.array([1, 2]), classes=["1", "2", "x"])
+    np.testing.assert_array_equal(y, [0, 1])
+    with pytest.raises(DataError, match=r"f\.csv: target column 'species': row 2 holds label "
+                                        r"'zebra', which is not one of the model's classes"):
+        encode_target(["a", "zebra"], classes=["a", "b"], source="f.csv", column="species")
+
+
+def test_encode_target_errors_name_the_row():
+    with pytest.raises(DataError, match=r"d\.csv: target column 'y': row 3 is empty"):
+        encode_target(np.array([1.0, 2.0, np.nan]), source="d.csv")
+    with pytest.raises(DataError, match="a regression target needs numbers, but row 2 holds 'x'"):
+        encode_target(np.array(["1.5", "x"], dtype=object), task="regression")
+    with pytest.raises(DataError, match="has a single class 'a'"):
+        encode_target(["a", "a"])
+    with pytest.raises(ValueError, match="task must be one of"):
+        encode_target([1, 2], task="clustering")
+    y, task, classes, reason = encode_target(["b", "a", "c", "a"])
+    np.testing.assert_array_equal(y, [1, 0, 2, 0])
+    assert task == "multiclass" and classes == ["a", "b", "c"] and reason == "text labels"
