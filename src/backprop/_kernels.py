@@ -231,14 +231,18 @@ def _softmax_forward(z, b, a, zero, log_tiny):
     """Row-wise softmax of ``z + b`` (row maximum subtracted first).  A probability below
     ``tiny`` (``z - max < log(tiny)``) is set to 0 rather than left subnormal: it is below the
     rounding of the row's sum, and subnormals slow down every later operation on them (the
-    cross-entropy gradient, the products of the backward pass)."""
+    cross-entropy gradient, the products of the backward pass).  Returns whether ``z + b`` is
+    finite, as :func:`_bias_activation` does."""
     m, n = z.shape
+    bad = False
     for i in range(m):
         zmax = z[i, 0] + b[0]
         for j in range(n):
             x = z[i, j] + b[j]
             z[i, j] = x
             zmax = max(zmax, x)
+            d = x - x
+            bad |= d != d
         s = zero
         for j in range(n):
             x = z[i, j] - zmax
@@ -247,6 +251,7 @@ def _softmax_forward(z, b, a, zero, log_tiny):
             s += e
         for j in range(n):
             a[i, j] = a[i, j] / s
+    return not bad
 
 
 def _softmax_xent(z, a, y, scale, w, dz, db, zero, one, log_tiny):
@@ -360,11 +365,11 @@ def activation_kernels(name: str, dtype: Any, exact: bool = False) -> Activation
 
 
 class ActivationKernels(NamedTuple):
-    """``forward(z, b, a)`` (``z += b; a = f(z)``; returns whether ``z`` is finite, or None when
-    it does not look) and ``backward(da, z, a, db)`` (``da *= f'(z)`` in place, ``db = sum of
-    da over rows``), with their constant arguments bound; either may be None."""
+    """``forward(z, b, a)`` (``z += b; a = f(z)``; returns whether ``z`` is finite) and
+    ``backward(da, z, a, db)`` (``da *= f'(z)`` in place, ``db = sum of da over rows``), with
+    their constant arguments bound; either may be None."""
 
-    forward: Callable[[Array, Array, Array], bool | None] | None
+    forward: Callable[[Array, Array, Array], bool] | None
     backward: Callable[[Array, Array, Array, Array], None] | None
 
 
@@ -382,9 +387,8 @@ def _activation_kernels(name: str, dtype: np.dtype, exact: bool) -> ActivationKe
         softmax = kernels[forward]
         log_tiny = scalars(dtype, math.log(np.finfo(dtype).tiny))[0]
 
-        def fwd(z: Array, b: Array, a: Array) -> None:
-            softmax(z, b, a, zero, log_tiny)
-            return None
+        def fwd(z: Array, b: Array, a: Array) -> bool:
+            return softmax(z, b, a, zero, log_tiny)
 
     elif forward == "bias_activation":
         bias_activation = kernels[forward]
@@ -417,15 +421,35 @@ def disabled() -> Iterator[None]:
 def moment_square(g: Array, c: float) -> Array:
     """``g * g`` with 0 where ``c * g * g`` would be subnormal (``|g| < sqrt(tiny / c)``): the
     NumPy twin of the kernels' squared gradient in a second moment ``v = b v + c g^2``."""
-    g2_min = math.sqrt(np.finfo(g.dtype).tiny / c)
-    return np.where(np.abs(g) >= g2_min, g * g, 0)
+    return np.where(np.abs(g) >= square_floor(g.dtype, c), g * g, 0)
 
 
 def flush_subnormals(x: Array) -> None:
     """Set the entries of ``x`` with ``|x| < finfo.tiny`` (subnormals) to 0, in place: the NumPy
     twin of the optimizer kernels' flush (see the note above :func:`_adam`)."""
-    tiny = np.finfo(x.dtype).tiny
-    np.copyto(x, 0, where=np.abs(x) < tiny)
+    np.copyto(x, 0, where=np.abs(x) < smallest_normal(x.dtype))
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def flat(*arrays: Array) -> bool:
+    """Whether kernels may run on the ``reshape(-1)`` views of ``arrays``: every one
+    C-contiguous, all of one float32 or float64 dtype."""
+    dt = arrays[0].dtype
+    return dt in _FLOATS and all(a.dtype == dt and a.flags.c_contiguous for a in arrays)
+
+
+@functools.cache
+def smallest_normal(dtype: np.dtype) -> float:
+    """The smallest normal number of ``dtype`` (below it lie the slow subnormals)."""
+    return float(np.finfo(dtype).tiny)
+
+
+def square_floor(dtype: np.dtype, c: float) -> float:
+    """``sqrt(tiny / c)``: below it, the term ``c g²`` of a second moment would be subnormal, so
+    the kernels and :func:`moment_square` count ``g²`` as 0 (see the note above :func:`_adam`)."""
+    return math.sqrt(smallest_normal(dtype) / c)
 
 
 def all_finite(arr: Array) -> bool:
@@ -434,7 +458,7 @@ def all_finite(arr: Array) -> bool:
     NaN or inf exactly when an entry is, confirmed element-wise in the rare case it overflows).
     Used for the input checks of fit/predict and by the divergence guard."""
     kernel = get("all_finite")
-    if kernel is not None and arr.flags.c_contiguous and arr.dtype in (np.float32, np.float64):
+    if kernel is not None and flat(arr):
         return bool(kernel(arr.reshape(-1)))
     with np.errstate(over="ignore", invalid="ignore"):  # inf + -inf: NaN, which says it
         total = np.add.reduce(arr, axis=None, dtype=np.float64)

@@ -191,7 +191,6 @@ class Dense(Layer):
     def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
         """The activation's fused kernels, or None (a custom Activation object, or no kernel
         for it); looked up once per workspace."""
-
         return ws.cached(self, "kernels", self._find_kernels, ws.inference)
 
     def _find_kernels(self, inference: bool) -> _kernels.ActivationKernels | None:
@@ -210,9 +209,9 @@ class Dense(Layer):
             return a, (a_prev, z, a)
         shape = (a_prev.shape[0], self.n_out)
         watch = ws.watch_z  # predict's input check (see Network.predict)
-        ws.watch_z = False
         out = ws.get(self, "z", shape, W.dtype)
         if watch:
+            ws.watch_z = False
             # silent: a non-finite z raises NonFiniteZ, and predict either reports a NaN or
             # inf in its input or reruns the forward pass, which warns as usual
             with np.errstate(invalid="ignore", over="ignore"):
@@ -232,8 +231,7 @@ class Dense(Layer):
         else:
             # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
             a = z if ws.inference else ws.get(self, "a", shape, W.dtype)
-            finite = kernels.forward(z, b, a)
-            if watch and not (_kernels.all_finite(z) if finite is None else finite):
+            if not kernels.forward(z, b, a) and watch:
                 raise NonFiniteZ
         return a, (a_prev, z, a)
 

@@ -60,12 +60,6 @@ def _softmax_xent_scalars(dtype: np.dtype) -> tuple[Any, ...]:
     return _kernels.scalars(dtype, 0, 1, math.log(np.finfo(dtype).tiny))
 
 
-def _contiguous_pair(a: Array, b: Array) -> bool:
-    """Both arrays C-contiguous with one dtype, so flat kernels may run on ``reshape(-1)``."""
-    return a.flags.c_contiguous and b.flags.c_contiguous and a.dtype == b.dtype \
-        and a.dtype in (np.float32, np.float64)
-
-
 class Network:
     """A feed-forward network: ``layers`` applied in order, trained against ``loss``.
 
@@ -360,7 +354,7 @@ class Network:
             for layer, g in zip(self.layers, grads):
                 if isinstance(layer, Dense):
                     W, dW = layer.params["W"], g["W"]  # d/dW of (l2 / 2) ||W||^2 is l2 W
-                    if add_scaled is not None and _contiguous_pair(dW, W):
+                    if add_scaled is not None and _kernels.flat(dW, W):
                         add_scaled(dW.reshape(-1), W.dtype.type(self.l2), W.reshape(-1))
                     else:
                         dW += self.l2 * W
@@ -521,7 +515,7 @@ class Network:
         for la in self.layers:
             if isinstance(la, Dense):
                 W = la.params["W"]
-                if sum_squares is not None and _contiguous_pair(W, W):
+                if sum_squares is not None and _kernels.flat(W):
                     total += sum_squares(W.reshape(-1))
                 else:
                     total += np.sum(np.square(W, dtype=acc))

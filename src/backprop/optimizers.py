@@ -57,11 +57,11 @@ class Optimizer:
     Each rule exists twice: :meth:`_update`, plain NumPy, is the reference that documents it;
     a kernel of ``backprop._kernels`` (:attr:`kernel`, called with :meth:`_kernel_arrays` and
     :meth:`_kernel_consts`) runs the same arithmetic in one compiled pass over the parameter,
-    and :meth:`step` uses it whenever it can.  Both keep the state out
-    of the subnormal range, where the CPU is slow: buffer entries that decay below the dtype's
-    smallest normal number ``tiny`` become 0, and in a second moment ``v ← β v + (1 - β) g²``
-    a squared gradient whose term would be below ``tiny`` counts as 0 (see ``_kernels``);
-    both change the update far below float rounding.
+    and :meth:`step` uses it whenever it can.  Both keep the state out of the subnormal range,
+    where the CPU is slow: buffer entries that decay below the dtype's smallest normal number
+    ``tiny`` become 0, and in a second moment ``v ← β v + (1 - β) g²`` a squared gradient whose
+    term would be below ``tiny`` counts as 0 (see ``_kernels``); both change the update far
+    below float rounding.
     """
 
     #: names of the per-parameter state arrays (e.g. ``("m", "v")`` for Adam)
@@ -250,18 +250,9 @@ class _Plan:
 
 
 def _fusable(p: Array, g: Array, slots: dict[str, Array]) -> bool:
-    """The kernels run on flat views: every array C-contiguous, of one shape and one
-    float32/float64 dtype."""
-    dt, shape = p.dtype, p.shape
-    if dt not in _FLOATS or not p.flags.c_contiguous:
-        return False
-    for b in (g, *slots.values()):
-        if b.dtype != dt or b.shape != shape or not b.flags.c_contiguous:
-            return False
-    return True
-
-
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+    """The kernels run on flat views: every array of one shape, and ``_kernels.flat``."""
+    arrays = (p, g, *slots.values())
+    return all(a.shape == p.shape for a in arrays) and _kernels.flat(*arrays)
 
 
 class GradientDescent(Optimizer):
@@ -282,7 +273,8 @@ class GradientDescent(Optimizer):
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
         # the SGD kernel without momentum or weight decay: nesterov, first, (lr, mu, 1 - damp,
         # wd, tiny, 0)
-        return False, True, _kernels.constants(dtype, self.lr, 0, 1, 0, np.finfo(dtype).tiny, 0)
+        return False, True, _kernels.constants(dtype, self.lr, 0, 1, 0,
+                                               _kernels.smallest_normal(dtype), 0)
 
     def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         pf = p.reshape(-1)
@@ -341,7 +333,7 @@ class SGD(Optimizer):
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
         return self.nesterov, t == 1, _kernels.constants(
             dtype, self.lr, self.momentum, 1 - self.dampening, self.weight_decay,
-            np.finfo(dtype).tiny, 0)
+            _kernels.smallest_normal(dtype), 0)
 
     def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         pf = p.reshape(-1)
@@ -422,8 +414,8 @@ class Adam(Optimizer):
         l2, decay = (0.0, 1 - self.lr * wd) if self.decoupled else (wd, 1.0)
         return self.amsgrad, _kernels.constants(
             dtype, b1, b2, 1 - b1, 1 - b2, self.lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t),
-            self.eps, l2, decay, np.finfo(dtype).tiny,
-            math.sqrt(np.finfo(dtype).tiny / (1 - b2)), 0)
+            self.eps, l2, decay, _kernels.smallest_normal(dtype),
+            _kernels.square_floor(dtype, 1 - b2), 0)
 
     def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         m = s["m"].reshape(-1)
@@ -519,10 +511,10 @@ class RMSprop(Optimizer):
 
     def _kernel_consts(self, dtype: np.dtype, t: int) -> tuple:
         a = self.alpha
-        tiny = np.finfo(dtype).tiny
         return self.centered, _kernels.constants(dtype, self.lr, a, 1 - a, self.eps,
-                                                 self.weight_decay, self.momentum, tiny,
-                                                 math.sqrt(tiny / (1 - a)), 0)
+                                                 self.weight_decay, self.momentum,
+                                                 _kernels.smallest_normal(dtype),
+                                                 _kernels.square_floor(dtype, 1 - a), 0)
 
     def _kernel_arrays(self, p: Array, g: Array, s: dict[str, Array]) -> tuple[Array, ...]:
         v = s["v"].reshape(-1)
