@@ -427,3 +427,17 @@ def test_features_only_loading_ignores_unused_targets(tmp_path, rng):
     assert ds.y is None
     with pytest.raises(DataError, match="single class"):
         load_dataset(img)
+
+
+def test_fashion_mnist_rejects_a_task_its_classes_cannot_have(tmp_path, rng):
+    # its official class names go through encode_target as known classes: a requested task
+    # is still checked against them (it used to become binary with 10 classes, or multiclass)
+    write_idx(tmp_path / "train-images-idx3-ubyte", rng.integers(0, 256, (20, 2, 2), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(20, dtype=np.uint8) % 10)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", rng.integers(0, 256, (10, 2, 2), np.uint8))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.arange(10, dtype=np.uint8))
+    assert load_dataset("fashion-mnist", data_dir=str(tmp_path)).task == "multiclass"
+    with pytest.raises(DataError, match="task 'binary' needs 2 classes, found 10"):
+        load_dataset("fashion-mnist", data_dir=str(tmp_path), task="binary")
+    with pytest.raises(DataError, match="task 'regression' requested, but the target holds"):
+        load_dataset("fashion-mnist", data_dir=str(tmp_path), task="regression")

@@ -39,3 +39,12 @@ def test_encode_target_errors_name_the_row():
     y, task, classes, reason = encode_target(["b", "a", "c", "a"])
     np.testing.assert_array_equal(y, [1, 0, 2, 0])
     assert task == "multiclass" and classes == ["a", "b", "c"] and reason == "text labels"
+
+
+def test_known_classes_still_check_the_requested_task():
+    with pytest.raises(DataError, match="task 'binary' needs 2 classes, found 3"):
+        encode_target(["a", "b"], task="binary", classes=["a", "b", "c"])
+    with pytest.raises(DataError, match="task 'regression' requested, but the target holds"):
+        encode_target(["a", "b"], task="regression", classes=["a", "b"])
+    y, task, *_ = encode_target(["b", "a"], task="binary", classes=["a", "b"])
+    assert task == "binary" and y.tolist() == [1, 0]

@@ -97,8 +97,9 @@ def encode_target(
     values : array-like or pandas Series of shape (m,)
     task : None/"auto", "classification", "binary", "multiclass" or "regression"
     classes : sequence, optional
-        Known class labels (a trained model's): labels are mapped to their indices, and a label
-        outside them is an error.  ``task`` must then be "binary" or "multiclass".
+        Known class labels (a trained model's, or a data set's official ones): labels are mapped
+        to their indices, and a label outside them is an error.  ``task`` may then not be
+        "regression", and "binary" needs two classes.
     source, column : str
         Used in error messages.
 
@@ -132,6 +133,11 @@ def encode_target(
                             f"{what}; labels must be numbers or text")
     if classes is not None:
         known = list(classes)
+        if task == "regression":
+            raise DataError(f"{where}: task 'regression' requested, but the target holds the "
+                            f"class labels {_clip(known, 200)}")
+        if task == "binary" and len(known) != 2:
+            raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(known)}")
         idx = pd.Index(known).get_indexer(s)
         if (idx < 0).any():  # e.g. class "1" saved from a text column, read back as the int 1
             by_text = pd.Index([str(c) for c in known]).get_indexer(s.astype(str))
