@@ -65,3 +65,17 @@ def test_history_csv_round_trips(tmp_path):
     assert table["epoch"].tolist() == [1, 2, 3]
     assert table["val_accuracy"].tolist() == HISTORY["val_accuracy"]  # exact floats
     assert np.isnan(table["val_r2"][1])
+
+
+def test_the_cli_accepts_every_format_matplotlib_writes():
+    import argparse
+
+    from backprop.cli import _plot_path
+    from backprop.plotting import plot_formats
+
+    formats = plot_formats()
+    assert {"png", "pdf", "svg"} <= set(formats)
+    for ext in formats:
+        assert _plot_path(f"curves.{ext}") == f"curves.{ext}"
+    with pytest.raises(argparse.ArgumentTypeError, match=r"end it in one of .*\.png"):
+        _plot_path("curves.bmpx")

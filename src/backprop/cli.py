@@ -21,6 +21,7 @@ import numpy as np
 
 from . import __version__
 from .activations import ACTIVATIONS
+from .callbacks import Callback, History
 from .data import (
     BUILTIN_DATASETS,
     IDX_DATASETS,
@@ -34,10 +35,12 @@ from .divergence import TrainingDiverged
 from .formats import FORMATS, optional_import
 from .gradcheck import gradient_check
 from .interrupts import Abort, SignalStop, exit_code
+from .io import check_destination
 from .layers import as_rng
 from .network import Network, mlp
 from .optimizers import OPTIMIZERS, get_optimizer
-from .training import Callback, History, train_validation_split
+from .plotting import plot_formats
+from .training import train_validation_split
 
 __all__ = ["main", "build_parser", "EpochLines"]
 
@@ -109,17 +112,18 @@ def _data_source(text: str) -> str:
     )
 
 
-#: Image formats matplotlib's Agg canvas writes (checked before any work is done).
-PLOT_FORMATS = ("eps", "jpeg", "jpg", "pdf", "pgf", "png", "ps", "svg", "svgz", "tif", "tiff",
-                "webp")
-
-
 def _plot_path(text: str) -> str:
+    """An image path whose extension matplotlib can write (checked before any work is done;
+    without matplotlib any path passes here, and ``train`` reports the missing package)."""
+    try:
+        formats = plot_formats()
+    except ImportError:
+        return text
     ext = os.path.splitext(text)[1].lstrip(".").lower()
-    if ext not in PLOT_FORMATS:
+    if ext not in formats:
         raise argparse.ArgumentTypeError(
             f"cannot tell the image format of {text!r}; end it in one of "
-            f"{', '.join('.' + e for e in PLOT_FORMATS)}"
+            f"{', '.join('.' + e for e in formats)}"
         )
     return text
 
@@ -281,17 +285,6 @@ class EpochLines(Callback):
         self._t = now
 
 
-def check_output_path(path: str | None) -> None:
-    """Fail early (before any work) when ``path``'s folder does not exist or it is a folder."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot write {path}: it is a folder")
-
-
 def _describe(net: Network) -> str:
     widths = [str(net.n_in)]
     for layer in net.layers:
@@ -368,19 +361,20 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train on a data set, print the gradient check and a summary; optionally save the model,
     the history and the learning curves."""
     for path in (args.out, args.plot, args.history, args.checkpoint):
-        check_output_path(path)
+        if path is not None:
+            check_destination(path)  # before any work
     if args.plot:
         optional_import("matplotlib")  # fail now, not after training
     data = load_dataset(args.data, target=args.target, features=args.features, task=args.task,
                         data_dir=args.data_dir)
     train_idx, val_idx, test_idx, how = _split_rows(args, data)
-    scaler = Standardizer().fit(data.X[train_idx])
-    X_train, y_train = scaler.transform(data.X[train_idx]), data.y[train_idx]
+    scaler = Standardizer()
+    X_train, y_train = scaler.fit_transform(data.X[train_idx]), data.y[train_idx]
     X_val, y_val = scaler.transform(data.X[val_idx]), data.y[val_idx]
     y_scaler = None
     if data.task == "regression":  # train on a standardised target; the model undoes it
-        y_scaler = Standardizer().fit(y_train[:, None])
-        y_fit = y_scaler.transform(y_train[:, None])[:, 0]
+        y_scaler = Standardizer()
+        y_fit = y_scaler.fit_transform(y_train[:, None])[:, 0]
         y_val_fit = y_scaler.transform(y_val[:, None])[:, 0]
     else:
         y_fit, y_val_fit = y_train, y_val
@@ -389,8 +383,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     inner = mlp([data.X.shape[1], *args.hidden, data.n_outputs], activation=args.activation,
                 output=output, loss=loss, dropout=args.dropout, l2=args.l2,
                 dtype=np.dtype(args.dtype), seed=args.seed)
-    lr = args.lr if args.lr is not None else DEFAULT_LR.get(args.optimizer,
-                                                            get_optimizer(args.optimizer).lr)
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     optimizer = get_optimizer(args.optimizer, lr=lr)
 
     print(_data_summary(data, args.data))

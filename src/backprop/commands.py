@@ -19,7 +19,7 @@ import numpy as np
 from .data import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
 from .formats import DataError, data_format, optional_import
 from .gradcheck import gradient_check
-from .io import load, network_from_contents, read_safetensors
+from .io import atomic_write, check_destination, load, network_from_contents, read_safetensors
 from .layers import Dense, Standardize
 from .network import Network
 from .validation import check_X
@@ -86,10 +86,9 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
 # --------------------------------------------------------------------------- predict
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write one prediction per row (original labels; with --proba, class probabilities)."""
-    from .cli import check_output_path
-    from .io import atomic_write
 
-    check_output_path(args.output)
+    if args.output is not None:
+        check_destination(args.output)  # before any work
     pd = optional_import("pandas")
     net = load(args.model)
     task = model_task(net)

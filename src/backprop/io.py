@@ -46,6 +46,7 @@ __all__ = [
     "FORMAT_VERSION",
     "FileContents",
     "atomic_write",
+    "check_destination",
     "write_safetensors",
     "read_safetensors",
     "network_tensors",
@@ -83,6 +84,21 @@ def _default_mode() -> int:
     return 0o666 & ~_UMASK
 
 
+def check_destination(path: PathLike) -> str:
+    """Raise ``FileNotFoundError`` when ``path``'s folder does not exist and
+    ``IsADirectoryError`` when ``path`` is a folder; return the folder.  :func:`atomic_write`
+    checks this, and the CLI before any work, so that a long run does not fail at its end."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot write {path}: folder {folder} does not exist"
+        )
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder")
+    return folder
+
+
 def atomic_write(path: PathLike, data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same folder, flush, fsync,
     ``os.replace``, fsync the folder.
@@ -105,13 +121,7 @@ def atomic_write(path: PathLike, data: bytes | str) -> None:
     """
     path = os.fspath(path)
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(
-            errno.ENOENT, f"cannot write {path}: folder {folder} does not exist"
-        )
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, f"cannot write {path}: it is a folder")
+    folder = check_destination(path)
     try:
         mode = os.stat(path).st_mode & 0o7777
     except FileNotFoundError:

@@ -45,6 +45,13 @@ def _panels(data: dict[str, list[float]]) -> list[str]:
     return sorted(bases, key=lambda b: b != "loss")
 
 
+def plot_formats() -> list[str]:
+    """The file extensions matplotlib's Agg canvas can write (``"png"``, ``"pdf"``, ...);
+    raises ``ImportError`` with install instructions when matplotlib is missing."""
+    canvas = optional_import("matplotlib.backends.backend_agg").FigureCanvasAgg
+    return sorted(canvas.get_supported_filetypes())
+
+
 def plot_history(
     history: Any,
     path: str | os.PathLike[str] | None = None,
@@ -82,7 +89,7 @@ def plot_history(
     fmt = None
     if path is not None:
         fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-        supported = FigureCanvasAgg.get_supported_filetypes()
+        supported = plot_formats()
         if fmt not in supported:
             raise ValueError(f"cannot save a plot as {os.fspath(path)!r}: use one of the "
                              f"extensions {sorted(supported)}")
