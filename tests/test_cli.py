@@ -207,6 +207,10 @@ def test_evaluate_reports_per_class_metrics_and_confusion_matrix(iris_csv, iris_
     for i, name in enumerate(SPECIES):
         assert re.search(rf"^{name}\s+" + r"\s+".join(map(str, cm[i])) + "$", out, re.M)
     assert "macro avg" in out and "weighted avg" in out
+    for avg in ("macro", "weighted"):
+        p, r, f, _ = skm.precision_recall_fscore_support(y, pred, labels=SPECIES, average=avg,
+                                                         zero_division=0)
+        assert re.search(rf"^{avg} avg\s+{p:.4f}\s+{r:.4f}\s+{f:.4f}\s+150$", out, re.M)
 
 
 def test_regression_end_to_end(tmp_path, capsys):

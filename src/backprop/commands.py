@@ -9,6 +9,7 @@ them on one line.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -76,9 +77,8 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
                         f"{args.model} takes {net.n_in}")
     if data.split is not None:
         test = data.split[1]
-        data = Dataset(data.X[test], None if data.y is None else data.y[test], data.task,
-                       data.feature_names, data.classes, data.name, data.target, data.source,
-                       data.sha256, None, data.task_reason)
+        data = dataclasses.replace(data, X=data.X[test], split=None,
+                                   y=None if data.y is None else data.y[test])
         return data, f"{source} (its official test split, {len(test)} rows)"
     return data, f"{source} ({data.X.shape[0]} rows)"
 
@@ -150,10 +150,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"accuracy: {logs['accuracy']:.4f}")
     table = pd.DataFrame({"precision": precision, "recall": recall, "f1-score": f1,
                           "support": support}, index=names)
-    for avg in ("macro", "weighted"):
-        p, r, f, _ = skm.precision_recall_fscore_support(data.y, pred, labels=np.arange(k),
-                                                         average=avg, zero_division=0)
-        table.loc[f"{avg} avg"] = [p, r, f, support.sum()]
+    per_class = np.stack([precision, recall, f1])  # averaged as scikit-learn's average=
+    table.loc["macro avg"] = [*per_class.mean(axis=1), support.sum()]
+    table.loc["weighted avg"] = [*np.average(per_class, axis=1, weights=support), support.sum()]
     table["support"] = table["support"].astype(int)
     print("\nper class:")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
