@@ -187,9 +187,20 @@ def gradient_check(
         a, cache = layer.forward(a, training=True)
         base_caches.append(cache)
 
-    def cost(start: int, first_z: Array | None = None) -> tuple[float, list[Array]]:
+    # the L2 term changes only with a perturbed W, and then only in that layer's ||W||^2
+    l2_terms = net_num._l2_terms() if net_num.l2 else {}
+    l2_base = net_num._l2_penalty(False, l2_terms)
+
+    def l2_penalty(layer: int, pname: str) -> float:
+        """The L2 term with entry of ``pname`` of ``layer`` perturbed (as it is now)."""
+        if pname != "W" or layer not in l2_terms:
+            return l2_base
+        return net_num._l2_penalty(False, {**l2_terms, **net_num._l2_terms(only=layer)})
+
+    def cost(start: int, first_z: Array | None, l2: float) -> tuple[float, list[Array]]:
         """J, and the sign pattern of every kinked z from layer ``start`` on, when the layers
-        from ``start`` on are rerun (``first_z``: the start layer's z, already computed)."""
+        from ``start`` on are rerun (``first_z``: the start layer's z, already computed; ``l2``:
+        the L2 term)."""
         reset_masks()  # every Dropout has its own generator: the same masks as the base pass
         caches, a = list(base_caches[:start]), inputs[start]
         for i in range(start, len(layers)):
@@ -200,7 +211,7 @@ def gradient_check(
             else:
                 a, cache = layers[i].forward(a, training=True)
                 caches.append(cache)
-        J = net_num._data_cost(a, caches, y, w) + net_num.l2_penalty()
+        J = net_num._data_cost(a, caches, y, w) + l2
         return J, [caches[i][1] > 0 for i in kinked if i >= start]
 
     def plain_dense(i: int) -> bool:
@@ -240,7 +251,8 @@ def gradient_check(
             for sign in (1, -1):
                 array[idx] = orig + sign * eps  # (the L2 term reads the perturbed weights)
                 delta = array[idx] - orig
-                results.append(cost(start, perturbed_z(layer, pname, idx, delta)))
+                results.append(cost(start, perturbed_z(layer, pname, idx, delta),
+                                    l2_penalty(layer, pname)))
             array[idx] = orig
             (j_plus, s_plus), (j_minus, s_minus) = results
             if any(not np.array_equal(a, b) for a, b in zip(s_plus, s_minus)):

@@ -504,22 +504,31 @@ class Network:
         """``(l2 / 2) sum ||W||^2`` over Dense layers (0 when ``l2 == 0``)."""
         return self._l2_penalty(False)
 
-    def _l2_penalty(self, fused: bool) -> float:
+    def _l2_penalty(self, fused: bool, terms: dict[int, Any] | None = None) -> float:
         """:meth:`l2_penalty`; ``fused``: sum the squares with the kernel (no float64 copy of
-        each ``W``) when it can."""
+        each ``W``) when it can; ``terms``: the :meth:`_l2_terms` to add up, when known."""
         if not self.l2:
             return 0.0
+        total = 0.0
+        for term in (self._l2_terms(fused) if terms is None else terms).values():
+            total += term
+        return 0.5 * self.l2 * total
+
+    def _l2_terms(self, fused: bool = False, only: int | None = None) -> dict[int, Any]:
+        """``||W||^2`` of each Dense layer (or of layer ``only``), by layer index: the terms
+        of :meth:`l2_penalty`, in its order (gradient checking reuses those it did not
+        perturb)."""
         acc = np.promote_types(self.dtype, np.float64)  # longdouble stays longdouble
         sum_squares = _kernels.get("sum_squares") if fused else None
-        total = 0.0
-        for la in self.layers:
-            if isinstance(la, Dense):
+        terms = {}
+        for i, la in enumerate(self.layers):
+            if isinstance(la, Dense) and only in (None, i):
                 W = la.params["W"]
                 if sum_squares is not None and _kernels.flat(W):
-                    total += sum_squares(W.reshape(-1))
+                    terms[i] = sum_squares(W.reshape(-1))
                 else:
-                    total += np.sum(np.square(W, dtype=acc))
-        return 0.5 * self.l2 * total
+                    terms[i] = np.sum(np.square(W, dtype=acc))
+        return terms
 
     # ----------------------------------------------------------------- training
     def fit(self, X: Array, y: Array, **kwargs: Any):  # -> History
