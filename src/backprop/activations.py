@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid", "softplus"]
+__all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid", "softplus", "log_softmax"]
 
 Array = np.ndarray
 
@@ -40,6 +40,14 @@ def _softmax(z: Array) -> Array:
     e = np.exp(z - _row_max(z))
     e /= e.sum(axis=1, keepdims=True)
     return e
+
+
+def log_softmax(z: Array) -> Array:
+    """Row-wise ``log(softmax(z))`` of logits ``z`` (m, k), as ``z - logsumexp(z)`` with the row
+    maximum subtracted first: finite for any finite ``z``, never ``log(0)``."""
+    shifted = z - _row_max(z)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
 
 
 def _row_max(z: Array) -> Array:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import softplus
+from .activations import log_softmax, softplus
 
 __all__ = [
     "Loss",
@@ -258,13 +258,11 @@ class CategoricalCrossEntropy(Loss):
 
     def value_from_logits(self, z: Array, y: Array, sample_weight: Array | None = None) -> float:
         """``logsumexp(z) - z[y]`` per sample (``-sum_k y_k log_softmax(z)_k`` for one-hot)."""
-        zmax = z.max(axis=1, keepdims=True)
-        log_softmax = z - zmax
-        log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+        log_p = log_softmax(z)
         if y.ndim == 1:
-            per_sample = -log_softmax[np.arange(z.shape[0]), y]
+            per_sample = -log_p[np.arange(z.shape[0]), y]
         else:
-            per_sample = -np.sum(y * log_softmax, axis=1)
+            per_sample = -np.sum(y * log_p, axis=1)
         return _reduce(per_sample[:, None], sample_weight)
 
     def gradient_wrt_logits(

@@ -42,11 +42,11 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._sklearn_files import ModelFileMixin, label_dtype
-from .activations import ACTIVATIONS, sigmoid, softplus
-from .layers import INIT_ALIASES, INITIALIZERS, Standardize
+from .activations import ACTIVATIONS, log_softmax, sigmoid, softplus
+from .callbacks import Callback, History
+from .layers import INIT_ALIASES, INITIALIZERS, Standardize, as_rng
 from .network import Network, mlp
 from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
-from .training import Callback, History
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 
@@ -168,18 +168,18 @@ def _check_sample_weight(sample_weight: Any, n: int) -> Array | None:
 def _make_rng(random_state: Any) -> np.random.Generator:
     """A Generator from a validated ``random_state`` (int, Generator, RandomState or None); a
     RandomState is drawn from once, as scikit-learn does."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
     if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    return as_rng(random_state)
 
 
 def _output_logits(network: Network, X: Array) -> Array:
     """The output layer's pre-activations ``z[L]`` (float64, shape (n, n_outputs)), in chunks."""
     parts = []
     for start in range(0, X.shape[0], _PREDICT_CHUNK):
-        _, caches = network.forward(X[start:start + _PREDICT_CHUNK])
+        # X is validated already (validate_data): the unchecked forward pass
+        chunk = X[start:start + _PREDICT_CHUNK].astype(network.dtype, copy=False)
+        _, caches = network._forward(chunk, training=False)
         parts.append(caches[-1][1].astype(np.float64))  # Dense cache: (a_prev, z, a)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
@@ -630,8 +630,7 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
             return -softplus(-z)
         if self.n_outputs_ == 1:
             return np.hstack([-softplus(z), -softplus(-z)])  # log sigmoid(-z), log sigmoid(z)
-        z = z - z.max(axis=1, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return log_softmax(z)
 
     def _proba_arrays(self, X: Array) -> Array:
         if self._multilabel or self.n_outputs_ == 1:
