@@ -99,6 +99,13 @@ class Callback:
     def load_state_dict(self, state: dict[str, Any], arrays: dict[str, Array]) -> None:
         """Restore what :meth:`state_dict` returned (called after ``on_train_begin``)."""
 
+    def check_state(self, state: dict[str, Any], arrays: dict[str, Array],
+                    network: Network) -> str | None:
+        """Before a resume: what is wrong with ``state`` and ``arrays`` (a :meth:`state_dict`
+        read back from a checkpoint) for ``network``, or None.  :meth:`load_state_dict` may
+        then trust them."""
+        return None
+
 
 class LambdaCallback(Callback):
     """Wrap a function ``f(epoch, logs, history) -> bool | None`` as an epoch-end callback."""
@@ -193,6 +200,23 @@ class EarlyStopping(Callback):
                             "min_delta": self.min_delta,
                             "restore_best_weights": self.restore_best_weights}}
         return state, arrays
+
+    def check_state(self, state: dict[str, Any], arrays: dict[str, Array],
+                    network: Network) -> str | None:
+        """A record whose numbers are not numbers, or whose best weights do not fit the
+        network, is refused before anything is restored."""
+        from .checkpoint import _is_count, _is_real
+
+        if not ((state.get("best") is None or _is_real(state["best"]))
+                and (state.get("best_epoch") is None or _is_count(state["best_epoch"]))
+                and _is_count(state.get("wait"))):
+            return "malformed state"
+        expected = {f"best.{i}.{k}": p.shape for i, layer in enumerate(network.layers)
+                    for k, p in layer.params.items()}
+        if state.get("has_best_weights") and \
+                {k: a.shape for k, a in arrays.items()} != expected:
+            return "its saved weights do not fit the network"
+        return None
 
     def load_state_dict(self, state: dict[str, Any], arrays: dict[str, Array]) -> None:
         """Restore the record saved by :meth:`state_dict`."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ from .io import (
 )
 
 if TYPE_CHECKING:
+    from .callbacks import Callback
     from .network import Network
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint",
@@ -205,13 +207,15 @@ def load_checkpoint(path: PathLike) -> Checkpoint:
 
 
 def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: int,
-                     batch_size: int | None, path: PathLike) -> None:
+                     batch_size: int | None, path: PathLike,
+                     callbacks: Sequence[Callback] = ()) -> None:
     """Check everything a resume will read from ``ckpt`` against the run it continues, so that
     resuming either succeeds or changes nothing (the JSON header is not covered by the file's
     checksum: an edited one must fail here, not halfway through restoring).
 
     ``params`` are the network's parameter arrays, ``m`` the number of rows of X (before a
-    validation split).  Raises :class:`ModelFileError`.
+    validation split); each of the run's ``callbacks`` checks its own saved state
+    (:meth:`Callback.check_state`).  Raises :class:`ModelFileError`.
     """
     name = os.fspath(path)
 
@@ -264,25 +268,15 @@ def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: 
             and all(map(_is_count, hist["epoch"]))
             and (hist.get("stopped_epoch") is None or _is_count(hist["stopped_epoch"]))):
         raise bad("malformed history")
-    # the names and shapes of the network's weights, as EarlyStopping saves its best ones
-    names = [f"best.{i}.{k}" for i, layer in enumerate(ckpt.network.layers) for k in layer.params]
-    weight_shapes = dict(zip(names, (p.shape for p in params))) if len(names) == len(params) \
-        else None
-    for j, cb in enumerate(ckpt.callbacks):
-        state = cb.get("state")
+    for j, saved in enumerate(ckpt.callbacks):
+        state = saved.get("state")
         if not isinstance(state, dict):
             raise bad(f"malformed state of callback {j}")
-        if "has_best_weights" not in state:  # not EarlyStopping's record
-            continue
-        if not ((state.get("best") is None or _is_real(state["best"]))
-                and (state.get("best_epoch") is None or _is_count(state["best_epoch"]))
-                and _is_count(state.get("wait"))):
-            raise bad(f"malformed state of callback {j} ({cb.get('class')})")
-        # its saved weights (the best ones) must fit the network
-        if state["has_best_weights"] and \
-                {k: a.shape for k, a in cb["arrays"].items()} != weight_shapes:
-            raise bad(f"the weights saved by callback {j} ({cb.get('class')}) do not fit the "
-                      "network")
+        if j < len(callbacks):
+            # the checkpoint's network: its architecture is the run's (settings compared)
+            problem = callbacks[j].check_state(state, saved["arrays"], ckpt.network)
+            if problem is not None:
+                raise bad(f"callback {j} ({saved.get('class')}): {problem}")
 
 
 def _is_real(value: Any) -> bool:

@@ -511,7 +511,7 @@ def fit(
             raise ValueError(f"cannot resume from {os.fspath(resume_from)}: the run's settings "
                              "differ from the checkpoint's:\n  " + "\n  ".join(diffs))
         check_restorable(ckpt, network.parameters(), len(run.dropouts), X.shape[0], batch_size,
-                         resume_from)
+                         resume_from, callbacks)
     elif validation_data is None and validation_split > 0:
         labels = _stratify_labels(y) if network.loss.is_classifier else None
         run.train_rows, run.val_rows = train_validation_split(X.shape[0], validation_split,
