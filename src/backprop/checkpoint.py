@@ -33,6 +33,7 @@ from .io import (
     FileContents,
     ModelFileError,
     _model_header,
+    check_weights,
     network_from_contents,
     network_tensors,
     read_safetensors,
@@ -120,9 +121,7 @@ def save_checkpoint(path: PathLike, ckpt: Checkpoint) -> None:
     Raises ``ValueError`` for non-finite weights: a checkpoint never holds NaN or inf.
     """
     tensors: dict[str, Array] = dict(network_tensors(ckpt.network))
-    for key, t in tensors.items():
-        if not np.isfinite(t).all():
-            raise ValueError(f"cannot checkpoint {key}: it holds a non-finite value")
+    check_weights(tensors, "checkpoint")
     slots = ckpt.optimizer.get("slots")
     slot_names: list[list[str]] | None = None
     if slots is not None:

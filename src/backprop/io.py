@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _kernels
+
 if TYPE_CHECKING:
     from .network import Network
 
@@ -47,6 +49,7 @@ __all__ = [
     "FileContents",
     "atomic_write",
     "check_destination",
+    "check_weights",
     "write_safetensors",
     "read_safetensors",
     "network_tensors",
@@ -343,13 +346,19 @@ def save(net: Network, path: PathLike) -> None:
         The destination folder does not exist.
     """
     tensors = network_tensors(net)
+    check_weights(tensors, "save")
+    write_safetensors(path, tensors, _model_header(net), kind="model")
+
+
+def check_weights(tensors: dict[str, Array], verb: str) -> None:
+    """Raise ``ValueError`` (``"cannot {verb} {key}: ..."``) for a tensor that is not float32 or
+    float64 or holds a NaN or inf (named with its index): files never hold those."""
     for key, t in tensors.items():
         if t.dtype not in _DTYPES:
-            raise ValueError(f"cannot save {key}: dtype {t.dtype} (float32 or float64 only)")
-        if not np.isfinite(t).all():
+            raise ValueError(f"cannot {verb} {key}: dtype {t.dtype} (float32 or float64 only)")
+        if not _kernels.all_finite(t):
             idx = tuple(int(i) for i in np.argwhere(~np.isfinite(t))[0])
-            raise ValueError(f"cannot save {key}: it holds {t[idx]} at index {list(idx)}")
-    write_safetensors(path, tensors, _model_header(net), kind="model")
+            raise ValueError(f"cannot {verb} {key}: it holds {t[idx]} at index {list(idx)}")
 
 
 def _expected_shapes(spec: dict[str, Any], dtype: np.dtype) -> dict[str, tuple]:
