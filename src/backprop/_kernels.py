@@ -465,6 +465,14 @@ def all_finite(arr: Array) -> bool:
     return bool(np.isfinite(total)) or bool(np.isfinite(arr).all())
 
 
+def first_nonfinite(arr: Array) -> tuple[int, ...] | None:
+    """The index of the first NaN or inf of ``arr`` (in C order), or None when there is none:
+    one :func:`all_finite` pass, and a search only when it fails."""
+    if arr.dtype.kind != "f" or all_finite(arr):
+        return None
+    return tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
+
+
 def scalars(dtype: np.dtype, *values: float) -> tuple[Any, ...]:
     """``values`` as scalars of ``dtype``, so a kernel computes in the arrays' precision exactly
     as NumPy does with Python floats (NEP 50)."""

@@ -356,8 +356,8 @@ def check_weights(tensors: dict[str, Array], verb: str) -> None:
     for key, t in tensors.items():
         if t.dtype not in _DTYPES:
             raise ValueError(f"cannot {verb} {key}: dtype {t.dtype} (float32 or float64 only)")
-        if not _kernels.all_finite(t):
-            idx = tuple(int(i) for i in np.argwhere(~np.isfinite(t))[0])
+        idx = _kernels.first_nonfinite(t)
+        if idx is not None:
             raise ValueError(f"cannot {verb} {key}: it holds {t[idx]} at index {list(idx)}")
 
 
@@ -428,9 +428,9 @@ def network_from_contents(contents: FileContents, name: str = "<model>") -> Netw
                                  f"needs {shape}")
         if t.dtype != dt:
             raise ModelFileError(f"{name}: array {key} has dtype {t.dtype}, expected {dt}")
-        if not np.isfinite(t).all():
-            idx = [int(i) for i in np.argwhere(~np.isfinite(t))[0]]
-            raise ModelFileError(f"{name}: array {key} holds {t[tuple(idx)]} at index {idx}")
+        idx = _kernels.first_nonfinite(t)
+        if idx is not None:
+            raise ModelFileError(f"{name}: array {key} holds {t[idx]} at index {list(idx)}")
     try:
         net = Network.from_config(config, seed=0)
         for i, layer in enumerate(net.layers):

@@ -48,8 +48,9 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
 def check_finite(arr: Array, name: str = "X", first_row: int = 0) -> None:
     """Raise ``ValueError`` naming the first row and column of the 2-D ``arr`` that holds a NaN
     or inf (rows counted from ``first_row``: ``arr`` may be a chunk of a larger matrix)."""
-    if arr.dtype.kind == "f" and not _kernels.all_finite(arr):
-        i, j = (int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+    bad = _kernels.first_nonfinite(arr)
+    if bad is not None:
+        i, j = bad
         raise ValueError(f"{name} contains {arr[i, j]} at row {first_row + i}, column {j}")
 
 
