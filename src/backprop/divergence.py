@@ -65,7 +65,7 @@ is_finite = _kernels.all_finite
 
 
 def _first_bad_value(arr: Array) -> float:
-    return float(arr.reshape(-1)[np.argmax(~np.isfinite(arr.reshape(-1)))])
+    return float(arr[_kernels.first_nonfinite(arr)])
 
 
 def first_nonfinite_gradient(grads: list[dict[str, Array]]) -> tuple[int, str, float] | None:
@@ -82,12 +82,12 @@ def first_nonfinite_forward(network: Network, X: Array) -> tuple[int, str, float
     """Replay forward propagation of ``X`` (dropout off) and return ``(layer, "z" or "a",
     value)`` for the first layer whose pre-activation or output is not finite, or None."""
     a = X
-    for i, layer in enumerate(network.layers):
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):
+        for i, layer in enumerate(network.layers):
             a, cache = layer.forward(a, training=False)
-        z = cache[1] if isinstance(cache, tuple) and len(cache) == 3 else None
-        if z is not None and not np.isfinite(z).all():
-            return i, "pre-activation z", _first_bad_value(z)
-        if not np.isfinite(a).all():
-            return i, "output a", _first_bad_value(a)
+            z = cache[1] if isinstance(cache, tuple) and len(cache) == 3 else None
+            if z is not None and not is_finite(z):
+                return i, "pre-activation z", _first_bad_value(z)
+            if not is_finite(a):
+                return i, "output a", _first_bad_value(a)
     return None
