@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.activations import ACTIVATIONS, get_activation, sigmoid, softplus
+from backprop.nn.activations import ACTIVATIONS, get_activation, sigmoid, softplus
 
 ELEMENTWISE = [name for name, act in ACTIVATIONS.items() if act.jvp is None]
 

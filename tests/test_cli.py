@@ -439,7 +439,7 @@ def test_predict_ignores_an_unusable_target_array(tmp_path, capsys, rng):
 
 
 def test_inspect_reads_the_model_file_once(iris_model, capsys, monkeypatch):
-    import backprop.io as bio
+    import backprop.io.model_file as bio
 
     reads = []
     real = bio.read_safetensors
@@ -449,7 +449,7 @@ def test_inspect_reads_the_model_file_once(iris_model, capsys, monkeypatch):
         return real(path, kind)
 
     monkeypatch.setattr(bio, "read_safetensors", counting)
-    monkeypatch.setattr("backprop.commands.read_safetensors", counting)
+    monkeypatch.setattr("backprop.cli.model_commands.read_safetensors", counting)
     code, out, _ = cli(capsys, "inspect", iris_model)
     assert code == 0 and "parameters: 67 trainable" in out
     assert reads == [str(iris_model)]

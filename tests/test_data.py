@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import backprop as bp
-from backprop.data import IDX_DATASETS, load_builtin, load_dataset
-from backprop.formats import DataError, data_format, read_idx
+from backprop.data.datasets import IDX_DATASETS, load_builtin, load_dataset
+from backprop.data.readers import DataError, data_format, read_idx
 
 FASHION = IDX_DATASETS["fashion-mnist"].folder
 

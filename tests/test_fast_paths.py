@@ -16,10 +16,10 @@ import pytest
 
 import backprop as bp
 from backprop import _kernels
-from backprop._workspace import Workspace
-from backprop.activations import ACTIVATIONS
-from backprop.optimizers import OPTIMIZERS
-from backprop.training import minibatches
+from backprop.nn.activations import ACTIVATIONS
+from backprop.nn.workspace import Workspace
+from backprop.optim import OPTIMIZERS
+from backprop.train.loop import minibatches
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
@@ -502,7 +502,7 @@ def test_predict_of_a_finite_input_that_overflows_is_not_an_input_error():
 
 
 def test_softmax_row_max_is_numpys_max(rng):
-    from backprop.activations import _row_max
+    from backprop.nn.activations import _row_max
 
     for shape in [(1000, 10), (7, 64), (5, 65), (3, 1), (0, 4)]:
         z = rng.normal(size=shape).astype(np.float32) * 50

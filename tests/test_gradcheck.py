@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.activations import ACTIVATIONS
-from backprop.layers import LAYERS
-from backprop.losses import LOSSES
+from backprop.nn.activations import ACTIVATIONS
+from backprop.nn.layers import LAYERS
+from backprop.nn.losses import LOSSES
 
 TOL = 1e-7
 HIDDEN_ACTIVATIONS = sorted(ACTIVATIONS)

@@ -19,7 +19,7 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 import backprop as bp
-from backprop.io import (
+from backprop.io.model_file import (
     FORMAT_VERSION,
     _checksum,
     atomic_write,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.layers import INITIALIZERS
+from backprop.nn.layers import INITIALIZERS
 
 
 def test_dense_forward_backward_shapes_and_math(rng):

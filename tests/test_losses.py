@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.activations import ACTIVATIONS, sigmoid
-from backprop.losses import LOSSES, get_loss
+from backprop.nn.activations import ACTIVATIONS, sigmoid
+from backprop.nn.losses import LOSSES, get_loss
 
 
 def numeric_gradient(f, a, eps=1e-6):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from backprop.optimizers import OPTIMIZERS, SCHEDULES
+from backprop.optim import OPTIMIZERS, SCHEDULES
 
 P0 = np.array([[0.5, -1.0], [2.0, 0.25]])
 G1 = np.array([[0.1, -0.2], [0.3, 0.05]])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from backprop.formats import DataError
-from backprop.targets import MAX_INTEGER_CLASSES, encode_target, infer_task
+from backprop.data.readers import DataError
+from backprop.data.targets import MAX_INTEGER_CLASSES, encode_target, infer_task
 
 
 def test_task_inference_rules():

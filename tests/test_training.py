@@ -5,8 +5,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import backprop as bp
-from backprop.data import Standardizer, split
-from backprop.training import train_validation_split
+from backprop.data.datasets import Standardizer, split
+from backprop.train.loop import train_validation_split
 
 
 def standardized_split(X, y, stratify, seed=0):
@@ -93,7 +93,7 @@ def test_full_batch_is_the_notes_gradient_descent(rng):
 
 
 def test_minibatches_cover_every_row_once_per_epoch():
-    from backprop.training import minibatches
+    from backprop.train.loop import minibatches
 
     batches = list(minibatches(10, 3, np.random.default_rng(0)))
     assert [b.size for b in batches] == [3, 3, 3, 1]

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from backprop.losses import get_loss
-from backprop.validation import check_classes, check_feature_names, check_finite, check_X
+from backprop.nn.checks import check_classes, check_feature_names, check_finite, check_X
+from backprop.nn.losses import get_loss
 
 
 def test_check_X_casts_and_returns_the_same_array_when_it_can():

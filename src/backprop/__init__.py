@@ -5,15 +5,13 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 ``dJ/dW[l]`` and ``dJ/db[l]``.  Rows of every array are samples.
 """
 
-from .activations import ACTIVATIONS, Activation, get_activation
-from .callbacks import Callback, EarlyStopping, History, LambdaCallback
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .data import DataError, Dataset, Standardizer, load_dataset
-from .divergence import TrainingDiverged
-from .gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
-from .io import ModelFileError, load, save
-from .layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
-from .losses import (
+from backprop._version import __version__
+from backprop.data.datasets import DataError, Dataset, Standardizer, load_dataset
+from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
+from backprop.io.model_file import ModelFileError, load, save
+from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
+from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
+from backprop.nn.losses import (
     LOSSES,
     BinaryCrossEntropy,
     CategoricalCrossEntropy,
@@ -21,8 +19,8 @@ from .losses import (
     MeanSquaredError,
     get_loss,
 )
-from .network import Network, mlp
-from .optimizers import (
+from backprop.nn.sequential import Network, mlp
+from backprop.optim import (
     OPTIMIZERS,
     SCHEDULES,
     SGD,
@@ -37,9 +35,10 @@ from .optimizers import (
     StepDecay,
     get_optimizer,
 )
-from .plotting import plot_history, save_history_csv
-
-__version__ = "0.1.0"
+from backprop.plotting import plot_history, save_history_csv
+from backprop.train.callbacks import Callback, EarlyStopping, History, LambdaCallback
+from backprop.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from backprop.train.divergence import TrainingDiverged
 
 __all__ = [
     "ACTIVATIONS",

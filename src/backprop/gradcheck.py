@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .layers import Dense, Dropout
-from .losses import check_sample_weight
-from .validation import check_X
+from backprop.nn.checks import check_X
+from backprop.nn.layers import Dense, Dropout
+from backprop.nn.losses import check_sample_weight
 
 if TYPE_CHECKING:
-    from .network import Network
+    from backprop.nn.sequential import Network
 
 __all__ = ["ParamCheck", "GradientCheckReport", "gradient_check", "relative_error"]
 

@@ -10,8 +10,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from .formats import optional_import
-from .io import atomic_write
+from backprop.data.readers import optional_import
+from backprop.io.model_file import atomic_write
 
 __all__ = ["plot_history", "save_history_csv"]
 

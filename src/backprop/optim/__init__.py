@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
+from backprop import _kernels
 
 __all__ = [
     "Optimizer",

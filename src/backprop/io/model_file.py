@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _kernels
+from backprop import _kernels
 
 if TYPE_CHECKING:
-    from .network import Network
+    from backprop.nn.sequential import Network
 
 __all__ = [
     "ModelFileError",
@@ -318,7 +318,7 @@ def network_tensors(net: Network) -> dict[str, Array]:
 
 
 def _model_header(net: Network) -> dict[str, Any]:
-    from .validation import check_classes, check_feature_names
+    from backprop.nn.checks import check_classes, check_feature_names
 
     return {
         "network": net.config(),
@@ -381,7 +381,7 @@ def _expected_shapes(spec: dict[str, Any], dtype: np.dtype) -> dict[str, tuple]:
         return {"mean": ((n,), f64), "scale": ((n,), f64)}
     if kind == "Dropout":
         return {}
-    from .layers import LAYERS
+    from backprop.nn.layers import LAYERS
 
     raise ValueError(f"unknown layer type {kind!r} (known: {sorted(LAYERS)})")
 
@@ -392,8 +392,8 @@ def network_from_contents(contents: FileContents, name: str = "<model>") -> Netw
     Raises :class:`ModelFileError` (prefixed with ``name``) when the header does not describe a
     valid network or the arrays do not fit it (missing, extra, wrong shape or dtype, NaN/inf).
     """
-    from .layers import Standardize
-    from .network import Network
+    from backprop.nn.layers import Standardize
+    from backprop.nn.sequential import Network
 
     header, tensors = contents.header, contents.tensors
     config = header.get("network")

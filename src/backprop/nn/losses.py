@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import log_softmax, softplus
+from backprop.nn.activations import log_softmax, softplus
 
 __all__ = [
     "Loss",

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
-from .losses import Loss
+from backprop import _kernels
+from backprop.nn.losses import Loss
 
 __all__ = ["check_X", "check_finite", "check_classes", "check_feature_names"]
 

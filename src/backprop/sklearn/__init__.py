@@ -41,12 +41,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._sklearn_files import ModelFileMixin, label_dtype
-from .activations import ACTIVATIONS, log_softmax, sigmoid, softplus
-from .callbacks import Callback, History
-from .layers import INIT_ALIASES, INITIALIZERS, Standardize, as_rng
-from .network import Network, mlp
-from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from backprop.nn.activations import ACTIVATIONS, log_softmax, sigmoid, softplus
+from backprop.nn.layers import INIT_ALIASES, INITIALIZERS, Standardize, as_rng
+from backprop.nn.sequential import Network, mlp
+from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
+from backprop.sklearn._files import ModelFileMixin, label_dtype
+from backprop.train.callbacks import Callback, History
 
 __all__ = ["BackpropClassifier", "BackpropRegressor"]
 

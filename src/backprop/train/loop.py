@@ -28,9 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._workspace import Workspace
-from .callbacks import Callback, EarlyStopping, History, LambdaCallback
-from .checkpoint import (
+from backprop.io.model_file import _jsonable
+from backprop.nn.checks import check_X
+from backprop.nn.layers import Dropout, as_rng
+from backprop.nn.losses import check_sample_weight
+from backprop.nn.workspace import Workspace
+from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
+from backprop.train.callbacks import Callback, EarlyStopping, History, LambdaCallback
+from backprop.train.checkpoint import (
     Checkpoint,
     check_restorable,
     data_fingerprint,
@@ -38,20 +43,15 @@ from .checkpoint import (
     save_checkpoint,
     settings_differences,
 )
-from .divergence import (
+from backprop.train.divergence import (
     TrainingDiverged,
     first_nonfinite_forward,
     first_nonfinite_gradient,
     is_finite,
 )
-from .io import _jsonable
-from .layers import Dropout, as_rng
-from .losses import check_sample_weight
-from .optimizers import Adam, LRSchedule, Optimizer, get_optimizer
-from .validation import check_X
 
 if TYPE_CHECKING:
-    from .network import Network
+    from backprop.nn.sequential import Network
 
 __all__ = [
     "History",

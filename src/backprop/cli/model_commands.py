@@ -17,13 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from .data import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
-from .formats import DataError, data_format, optional_import
-from .gradcheck import gradient_check
-from .io import atomic_write, check_destination, load, network_from_contents, read_safetensors
-from .layers import Dense, Standardize
-from .network import Network
-from .validation import check_X
+from backprop.data.datasets import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
+from backprop.data.readers import DataError, data_format, optional_import
+from backprop.gradcheck import gradient_check
+from backprop.io.model_file import (
+    atomic_write,
+    check_destination,
+    load,
+    network_from_contents,
+    read_safetensors,
+)
+from backprop.nn.checks import check_X
+from backprop.nn.layers import Dense, Standardize
+from backprop.nn.sequential import Network
 
 __all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
 

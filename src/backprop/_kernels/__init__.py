@@ -378,7 +378,7 @@ def _activation_kernels(name: str, dtype: np.dtype, exact: bool) -> ActivationKe
     kernels = _compile()
     if not kernels:
         return None
-    from .activations import LEAKY_RELU_SLOPE
+    from backprop.nn.activations import LEAKY_RELU_SLOPE
 
     kind, forward, backward = _ACTIVATIONS[name]
     zero, one, slope = scalars(dtype, 0, 1, LEAKY_RELU_SLOPE)

@@ -18,10 +18,10 @@ import numpy as np
 import sklearn
 from sklearn.utils.validation import check_is_fitted
 
-from . import io
-from .layers import Dense, Dropout
-from .network import Network
-from .optimizers import OPTIMIZERS, Optimizer, get_optimizer
+from backprop.io import model_file as io
+from backprop.nn.layers import Dense, Dropout
+from backprop.nn.sequential import Network
+from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
 
 __all__ = ["ModelFileMixin", "META_KEY", "label_dtype"]
 
@@ -104,7 +104,7 @@ class ModelFileMixin:
         if self._architecture() != self._arch:
             raise ValueError("the hyperparameters were changed since fit and no longer "
                              "describe network_; refit (or restore them) before saving")
-        from . import __version__
+        from backprop._version import __version__
 
         meta = {
             "estimator": type(self).__name__,

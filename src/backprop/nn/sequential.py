@@ -22,11 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
-from ._workspace import NonFiniteZ, Workspace
-from .layers import LAYERS, Dense, Dropout, Layer, Standardize, as_rng
-from .losses import Loss, check_sample_weight, get_loss
-from .validation import check_classes, check_feature_names, check_finite, check_X
+from backprop import _kernels
+from backprop.nn.checks import check_classes, check_feature_names, check_finite, check_X
+from backprop.nn.layers import LAYERS, Dense, Dropout, Layer, Standardize, as_rng
+from backprop.nn.losses import Loss, check_sample_weight, get_loss
+from backprop.nn.workspace import NonFiniteZ, Workspace
 
 __all__ = ["Network", "mlp", "check_X", "check_finite", "check_classes", "check_feature_names"]
 
@@ -465,7 +465,7 @@ class Network:
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the model (weights, architecture, classes, feature names, metadata) to a
         safetensors file, atomically; see :func:`backprop.save`."""
-        from .io import save
+        from backprop.io.model_file import save
 
         save(self, path)
 
@@ -535,7 +535,7 @@ class Network:
         """Train with mini-batch gradient descent; see :func:`backprop.training.fit` for the
         arguments (epochs, batch_size, optimizer, validation_data, validation_split, shuffle,
         seed, verbose, callbacks, lr_schedule, sample_weight).  Returns a ``History``."""
-        from .training import fit
+        from backprop.train.loop import fit
 
         return fit(self, X, y, **kwargs)
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .io import (
+from backprop.io.model_file import (
     FileContents,
     ModelFileError,
     _model_header,
@@ -41,8 +41,8 @@ from .io import (
 )
 
 if TYPE_CHECKING:
-    from .callbacks import Callback
-    from .network import Network
+    from backprop.nn.sequential import Network
+    from backprop.train.callbacks import Callback
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint",
            "settings_differences", "check_restorable", "KIND"]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import DataError, _clip, optional_import
+from backprop.data.readers import DataError, _clip, optional_import
 
 __all__ = ["TASKS", "MAX_INTEGER_CLASSES", "infer_task", "encode_target"]
 

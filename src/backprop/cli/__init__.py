@@ -19,10 +19,8 @@ from typing import TextIO
 
 import numpy as np
 
-from . import __version__
-from .activations import ACTIVATIONS
-from .callbacks import Callback, History
-from .data import (
+from backprop._version import __version__
+from backprop.data.datasets import (
     BUILTIN_DATASETS,
     IDX_DATASETS,
     TASKS,
@@ -31,16 +29,18 @@ from .data import (
     load_dataset,
     split,
 )
-from .divergence import TrainingDiverged
-from .formats import FORMATS, optional_import
-from .gradcheck import gradient_check
-from .interrupts import Abort, SignalStop, exit_code
-from .io import check_destination
-from .layers import as_rng
-from .network import Network, mlp
-from .optimizers import OPTIMIZERS, get_optimizer
-from .plotting import plot_formats
-from .training import train_validation_split
+from backprop.data.readers import FORMATS, optional_import
+from backprop.gradcheck import gradient_check
+from backprop.io.model_file import check_destination
+from backprop.nn.activations import ACTIVATIONS
+from backprop.nn.layers import as_rng
+from backprop.nn.sequential import Network, mlp
+from backprop.optim import OPTIMIZERS, get_optimizer
+from backprop.plotting import plot_formats
+from backprop.train.callbacks import Callback, History
+from backprop.train.divergence import TrainingDiverged
+from backprop.train.loop import train_validation_split
+from backprop.train.signals import Abort, SignalStop, exit_code
 
 __all__ = ["main", "build_parser", "EpochLines"]
 
@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="no progress output")
     train.set_defaults(func=cmd_train)
 
-    from . import commands
+    from backprop.cli import model_commands as commands
 
     predict = sub.add_parser(
         "predict", parents=[common], help="predict with a saved model",
@@ -487,12 +487,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         net.save(args.out)
         print(f"saved model: {args.out}")
     if args.history:
-        from .plotting import save_history_csv
+        from backprop.plotting import save_history_csv
 
         save_history_csv(history, args.history)
         print(f"saved history: {args.history}")
     if args.plot:
-        from .plotting import plot_history
+        from backprop.plotting import plot_history
 
         plot_history(history, args.plot, title=f"{data.name}: {_describe(inner)}")
         print(f"saved plot: {args.plot}")
@@ -533,8 +533,8 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 success, 1 data/model error, 2 usage)."""
-    from .formats import DataError
-    from .io import ModelFileError
+    from backprop.data.readers import DataError
+    from backprop.io.model_file import ModelFileError
 
     parser = build_parser()
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .formats import (
+from backprop.data.readers import (
     DataError,
     _clip,
     data_format,
@@ -31,8 +31,8 @@ from .formats import (
     read_npz,
     read_table,
 )
-from .layers import as_rng
-from .targets import MAX_INTEGER_CLASSES, TASKS, _check_task, encode_target, infer_task
+from backprop.data.targets import MAX_INTEGER_CLASSES, TASKS, _check_task, encode_target, infer_task
+from backprop.nn.layers import as_rng
 
 __all__ = [
     "Dataset",
@@ -452,7 +452,7 @@ def split(
     labels ``stratify`` when given."""
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
-    from .training import train_validation_split
+    from backprop.train.loop import train_validation_split
 
     return train_validation_split(m, test_size, as_rng(seed), stratify)
 
@@ -492,7 +492,7 @@ class Standardizer:
     def layer(self, inverse: bool = False) -> Any:
         """The fitted statistics as a :class:`backprop.layers.Standardize` layer, to put at the
         front of a network (or, with ``inverse=True``, after a regression output)."""
-        from .layers import Standardize
+        from backprop.nn.layers import Standardize
 
         if self.mean_ is None:
             raise ValueError("Standardizer is not fitted; call fit first")

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
-from ._workspace import NonFiniteZ, Workspace
-from .activations import ACTIVATIONS, Activation, get_activation
+from backprop import _kernels
+from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
+from backprop.nn.workspace import NonFiniteZ, Workspace
 
 __all__ = ["Layer", "Dense", "Dropout", "Standardize", "INITIALIZERS", "LAYERS", "as_rng"]
 

@@ -15,7 +15,7 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
-from .callbacks import Callback
+from backprop.train.callbacks import Callback
 
 __all__ = ["SignalStop", "Abort", "exit_code"]
 

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import _kernels
+from backprop import _kernels
 
 if TYPE_CHECKING:
-    from .network import Network
+    from backprop.nn.sequential import Network
 
 __all__ = ["TrainingDiverged", "is_finite", "first_nonfinite_gradient", "first_nonfinite_forward"]
 

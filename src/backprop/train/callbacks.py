@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from .network import Network
+    from backprop.nn.sequential import Network
 
 __all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
 
@@ -205,7 +205,7 @@ class EarlyStopping(Callback):
                     network: Network) -> str | None:
         """A record whose numbers are not numbers, or whose best weights do not fit the
         network, is refused before anything is restored."""
-        from .checkpoint import _is_count, _is_real
+        from backprop.train.checkpoint import _is_count, _is_real
 
         if not ((state.get("best") is None or _is_real(state["best"]))
                 and (state.get("best_epoch") is None or _is_count(state["best_epoch"]))

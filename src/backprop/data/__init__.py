@@ -1,0 +1,1 @@
+"""Data: readers of data files, datasets, targets, preprocessing and splits."""
