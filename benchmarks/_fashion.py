@@ -13,8 +13,7 @@ import sys
 
 import numpy as np
 
-from backprop.data.datasets import IDX_DATASETS
-from backprop.data.readers import read_idx
+from backprop.data import IDX_DATASETS, read_idx
 
 DEFAULT_DIR = IDX_DATASETS["fashion-mnist"].folder
 FILES = {

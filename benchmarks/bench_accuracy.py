@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 import backprop as bp
-from backprop.data.datasets import Standardizer
+from backprop.data import Standardizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _fashion  # noqa: E402

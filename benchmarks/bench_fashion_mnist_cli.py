@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from backprop.data.datasets import IDX_DATASETS, DataError, load_dataset
+from backprop.data import IDX_DATASETS, DataError, load_dataset
 
 
 def run(args: list[str]) -> tuple[int, str, float]:

@@ -27,7 +27,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from backprop.data.datasets import DataError, load_dataset
+from backprop.data import DataError, load_dataset
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
 
 

@@ -16,10 +16,10 @@ import pytest
 
 import backprop as bp
 from backprop import _kernels
+from backprop.data.split import minibatches
 from backprop.nn.activations import ACTIVATIONS
 from backprop.nn.workspace import Workspace
 from backprop.optim import OPTIMIZERS
-from backprop.train.loop import minibatches
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 

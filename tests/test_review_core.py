@@ -11,8 +11,8 @@ import pytest
 
 import backprop as bp
 from backprop import _kernels
+from backprop.data.split import minibatches
 from backprop.nn.workspace import Workspace
-from backprop.train.loop import minibatches
 
 
 class DoubledGradDense(bp.Dense):

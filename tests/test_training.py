@@ -5,8 +5,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
 
 import backprop as bp
-from backprop.data.datasets import Standardizer, split
-from backprop.train.loop import train_validation_split
+from backprop.data import Standardizer, split, train_validation_split
 
 
 def standardized_split(X, y, stratify, seed=0):
@@ -90,23 +89,6 @@ def test_full_batch_is_the_notes_gradient_descent(rng):
     for wa, wb in zip(net.get_weights(), manual.get_weights()):
         for k in wa:
             np.testing.assert_allclose(wa[k], wb[k], rtol=1e-13)
-
-
-def test_minibatches_cover_every_row_once_per_epoch():
-    from backprop.train.loop import minibatches
-
-    batches = list(minibatches(10, 3, np.random.default_rng(0)))
-    assert [b.size for b in batches] == [3, 3, 3, 1]
-    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(10))
-    assert [b.size for b in minibatches(10, None, None)] == [10]
-
-
-def test_validation_split_is_stratified():
-    labels = np.array([0] * 80 + [1] * 20)
-    tr, va = train_validation_split(100, 0.25, np.random.default_rng(0), labels)
-    assert len(va) == 25 and len(tr) == 75
-    assert np.sum(labels[va] == 1) == 5 and np.sum(labels[tr] == 1) == 15
-    assert len(np.intersect1d(tr, va)) == 0
 
 
 def test_history_keys_and_validation(rng):

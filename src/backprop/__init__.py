@@ -6,7 +6,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 """
 
 from backprop._version import __version__
-from backprop.data.datasets import DataError, Dataset, Standardizer, load_dataset
+from backprop.data import DataError, Dataset, Standardizer, load_dataset
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.io.model_file import ModelFileError, load, save
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation

@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from backprop.data.readers import optional_import
+from backprop._utils import optional_import
 from backprop.io.model_file import atomic_write
 
 __all__ = ["plot_history", "save_history_csv"]

@@ -19,27 +19,28 @@ from typing import TextIO
 
 import numpy as np
 
+from backprop._utils import optional_import
 from backprop._version import __version__
-from backprop.data.datasets import (
+from backprop.data import (
     BUILTIN_DATASETS,
+    FORMATS,
     IDX_DATASETS,
     TASKS,
     Dataset,
     Standardizer,
     load_dataset,
     split,
+    train_validation_split,
 )
-from backprop.data.readers import FORMATS, optional_import
 from backprop.gradcheck import gradient_check
 from backprop.io.model_file import check_destination
 from backprop.nn.activations import ACTIVATIONS
-from backprop.nn.layers import as_rng
+from backprop.nn.layers import Standardize, as_rng
 from backprop.nn.sequential import Network, mlp
 from backprop.optim import OPTIMIZERS, get_optimizer
 from backprop.plotting import plot_formats
 from backprop.train.callbacks import Callback, History
 from backprop.train.divergence import TrainingDiverged
-from backprop.train.loop import train_validation_split
 from backprop.train.signals import Abort, SignalStop, exit_code
 
 __all__ = ["main", "build_parser", "EpochLines"]
@@ -423,8 +424,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     def model() -> Network:
         """The model a user keeps: raw features in, original units out."""
-        layers = [scaler.layer(), *inner.layers] + ([y_scaler.layer(inverse=True)] if y_scaler
-                                                    else [])
+        layers = [Standardize(scaler.mean_, scaler.scale_), *inner.layers]
+        if y_scaler is not None:
+            layers.append(Standardize(y_scaler.mean_, y_scaler.scale_, inverse=True))
         return Network(layers, loss=inner.loss, l2=inner.l2,
                        classes=data.classes or None, feature_names=data.feature_names)
 

@@ -17,8 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from backprop.data.datasets import BUILTIN_DATASETS, IDX_DATASETS, Dataset, load_dataset
-from backprop.data.readers import DataError, data_format, optional_import
+from backprop._utils import optional_import
+from backprop.data import (
+    BUILTIN_DATASETS,
+    IDX_DATASETS,
+    DataError,
+    Dataset,
+    data_format,
+    load_dataset,
+)
 from backprop.gradcheck import gradient_check
 from backprop.io.model_file import (
     atomic_write,

@@ -1,6 +1,7 @@
 """File readers for data sets: CSV/TSV and Parquet (pyarrow), NPZ (NumPy, no pickles) and IDX
-(the MNIST format).  Each returns raw contents; :mod:`backprop.data` turns them into features and
-targets.  Every failure raises :class:`DataError` with a message that starts with the file name.
+(the MNIST format).  Each returns raw contents; :mod:`backprop.data.datasets` turns them into
+features and targets.  Every failure raises :class:`DataError` with a message that starts with
+the file name.
 
 Row numbers in messages count data rows from 1 (the CSV header is not a row); a ragged CSV row
 is reported by its line number in the file.
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import importlib
 import math
 import os
 import re
@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from backprop._utils import clip_repr, optional_import
+
 __all__ = [
     "DataError",
     "FORMATS",
-    "optional_import",
     "data_format",
     "read_table",
     "read_npz",
@@ -52,32 +53,6 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 class DataError(ValueError):
     """A data file or data set cannot be used.  ``str(err)`` starts with the file name and names
     the problem (the row and column for a bad value)."""
-
-
-#: The optional dependencies, by module: (pip extra, what needs them).
-OPTIONAL = {
-    "pandas": ("data", "loading data files and encoding targets"),
-    "pyarrow": ("data", "reading CSV and Parquet files"),
-    "matplotlib": ("plot", "drawing learning curves"),
-}
-
-
-def optional_import(module: str) -> Any:
-    """Import one of :data:`OPTIONAL`'s modules, or raise ``ModuleNotFoundError`` saying which
-    extra installs it (``pip install 'numpy-backprop[data]'``)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        extra, purpose = OPTIONAL[module.split(".")[0]]
-        raise ModuleNotFoundError(
-            f"{purpose} needs {module.split('.')[0]}: pip install 'numpy-backprop[{extra}]'"
-        ) from None
-
-
-def _clip(value: Any, width: int = 40) -> str:
-    """``repr(value)`` on one line, cut to ``width`` characters."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def data_format(path: str | os.PathLike[str]) -> str:
@@ -143,32 +118,24 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
     name = os.fspath(path)
     fmt = fmt or data_format(name)
     _check_file(name)
+    table = _read_arrow(name, fmt)
+    _check_columns(name, table)
+    try:
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
+            from None
+
+
+def _read_arrow(name: str, fmt: str) -> Any:
+    """The file as a pyarrow Table; unreadable content and ragged rows raise DataError."""
+    pa = optional_import("pyarrow")
     bad_rows: list[Any] = []
     try:
         if fmt == "parquet":
-            pq = optional_import("pyarrow.parquet")
-            table = pq.read_table(name)
+            table = optional_import("pyarrow.parquet").read_table(name)
         else:
-            csv = optional_import("pyarrow.csv")
-
-            def on_invalid(row: Any) -> str:
-                bad_rows.append(row)
-                return "skip"
-
-            # pyarrow decodes a ragged row's text before calling on_invalid; when that text is
-            # not UTF-8 the decode error is only "ignored" (printed) and the read then fails
-            # with its own message, which we report.  Keep that print off the user's stderr.
-            hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
-            try:
-                table = csv.read_csv(
-                    name,
-                    read_options=csv.ReadOptions(use_threads=False),
-                    parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
-                                                   invalid_row_handler=on_invalid),
-                    convert_options=csv.ConvertOptions(strings_can_be_null=True),
-                )
-            finally:
-                sys.unraisablehook = hook
+            table = _read_csv(name, fmt, bad_rows)
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         if "Empty CSV file" in msg:
@@ -177,11 +144,41 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
     if bad_rows:
         r = bad_rows[0]
         more = f" (and {len(bad_rows) - 1} more ragged rows)" if len(bad_rows) > 1 else ""
-        where = f"line {r.number}" if r.number is not None else f"row {_clip(r.text)}"
+        where = f"line {r.number}" if r.number is not None else f"row {clip_repr(r.text)}"
         raise DataError(
             f"{name}: ragged rows: {where} has {r.actual_columns} fields but the header has "
             f"{r.expected_columns}{more}"
         )
+    return table
+
+
+def _read_csv(name: str, fmt: str, bad_rows: list[Any]) -> Any:
+    """pyarrow's CSV reader, with rows of the wrong width skipped and collected in
+    ``bad_rows`` (so that the error can name them all)."""
+    csv = optional_import("pyarrow.csv")
+
+    def on_invalid(row: Any) -> str:
+        bad_rows.append(row)
+        return "skip"
+
+    # pyarrow decodes a ragged row's text before calling on_invalid; when that text is
+    # not UTF-8 the decode error is only "ignored" (printed) and the read then fails
+    # with its own message, which we report.  Keep that print off the user's stderr.
+    hook, sys.unraisablehook = sys.unraisablehook, lambda _: None
+    try:
+        return csv.read_csv(
+            name,
+            read_options=csv.ReadOptions(use_threads=False),
+            parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
+                                           invalid_row_handler=on_invalid),
+            convert_options=csv.ConvertOptions(strings_can_be_null=True),
+        )
+    finally:
+        sys.unraisablehook = hook
+
+
+def _check_columns(name: str, table: Any) -> None:
+    """A readable header of distinct names, and at least one data row."""
     try:
         names = table.column_names
     except UnicodeDecodeError:
@@ -194,13 +191,8 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
             )
         seen[col] = j
     if table.num_rows == 0:
-        shown = ", ".join(_clip(c) for c in names[:20]) + (", ..." if len(names) > 20 else "")
+        shown = ", ".join(clip_repr(c) for c in names[:20]) + (", ..." if len(names) > 20 else "")
         raise DataError(f"{name}: header only, no data rows (columns: {shown})")
-    try:
-        return table.to_pandas()
-    except (pa.ArrowException, ValueError) as exc:
-        raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
-            from None
 
 
 def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:

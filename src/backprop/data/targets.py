@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from backprop.data.readers import DataError, _clip, optional_import
+from backprop._utils import clip_repr, optional_import
+from backprop.data.readers import DataError
 
-__all__ = ["TASKS", "MAX_INTEGER_CLASSES", "infer_task", "encode_target"]
+__all__ = ["TASKS", "MAX_INTEGER_CLASSES", "check_task", "infer_task", "encode_target"]
 
 Array = np.ndarray
 
@@ -113,76 +114,98 @@ def encode_target(
     reason : str
         Why the task was chosen.
     """
-    pd = optional_import("pandas")
-    types = pd.api.types
-
-    task = _check_task(task)
+    task = check_task(task)
     s = _series(values)
     where = f"{source}: target column {column!r}"
-    missing = s.isna().to_numpy()
-    if missing.any():
-        i = int(np.argmax(missing))
-        raise DataError(f"{where}: row {i + 1} is empty (or NA/NaN)")
-    if types.infer_dtype(s, skipna=True) in ("bytes", "mixed"):
-        # bytes: a CSV column with a cell that is not UTF-8 text, or an NPZ byte-string array
-        kind = np.array([_bytes_kind(v) for v in s], dtype=np.int8)
-        if kind.any():
-            i = int(np.argmax(kind == kind.max()))
-            what = "is not UTF-8 text" if kind[i] == 2 else "is a byte string, not text"
-            raise DataError(f"{where}: row {i + 1} holds {_clip(bytes(s.iloc[i]))}, which "
-                            f"{what}; labels must be numbers or text")
+    _check_labels_readable(s, where)
     if classes is not None:
-        known = list(classes)
-        if task == "regression":
-            raise DataError(f"{where}: task 'regression' requested, but the target holds the "
-                            f"class labels {_clip(known, 200)}")
-        if task == "binary" and len(known) != 2:
-            raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(known)}")
-        idx = pd.Index(known).get_indexer(s)
-        if (idx < 0).any():  # e.g. class "1" saved from a text column, read back as the int 1
-            by_text = pd.Index([str(c) for c in known]).get_indexer(s.astype(str))
-            idx = np.where(idx < 0, by_text, idx)
-        if (idx < 0).any():
-            i = int(np.argmax(idx < 0))
-            raise DataError(f"{where}: row {i + 1} holds label {_clip(_label(s.iloc[i]))}, "
-                            f"which is not one of the model's classes {_clip(known, 200)}")
-        kind = task if task in ("binary", "multiclass") else (
-            "binary" if len(known) == 2 else "multiclass")
-        return idx.astype(np.int64), kind, known, "the model's classes"
+        return _encode_known_classes(s, task, list(classes), where)
     if task is None:
         kind, reason = infer_task(s)
     else:
         kind = "regression" if task == "regression" else "classification"
         reason = f"task {task!r} requested"
     if kind == "regression":
-        if types.is_bool_dtype(s.dtype):
-            s = s.astype(np.float64)
-        num = pd.to_numeric(s, errors="coerce") if not types.is_numeric_dtype(s.dtype) else s
-        bad = num.isna().to_numpy()
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(f"{where}: a regression target needs numbers, but row {i + 1} holds "
-                            f"{_clip(_label(s.iloc[i]))} (use task 'classification' for "
-                            f"class labels)")
-        y = num.to_numpy(dtype=np.float64)
-        if not np.isfinite(y).all():
-            i = int(np.argmax(~np.isfinite(y)))
-            raise DataError(f"{where}: row {i + 1} holds {y[i]}")
-        return y, "regression", [], reason
-    labels = _sorted_labels([_label(v) for v in s.unique()])
-    if len(labels) < 2:
-        raise DataError(f"{where} has a single class {_clip(labels[0])}; a classifier needs at "
-                        f"least two")
-    if task == "binary" and len(labels) != 2:
-        raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(labels)}")
-    kind = "binary" if len(labels) == 2 and task != "multiclass" else "multiclass"
-    idx = pd.Index(labels).get_indexer(s)
-    return idx.astype(np.int64), kind, labels, reason
+        return _encode_regression(s, where), "regression", [], reason
+    return (*_encode_classes(s, task, where), reason)
 
 
-def _check_task(task: str | None) -> str | None:
+def check_task(task: str | None) -> str | None:
+    """``task`` when it is one of :data:`TASKS` (None for "auto" or None); else ValueError."""
     if task is None or task == "auto":
         return None
     if task not in TASKS:
         raise ValueError(f"task must be one of {list(TASKS)}, got {task!r}")
     return task
+
+
+def _check_labels_readable(s: Any, where: str) -> None:
+    """No missing value, and no byte string (a CSV cell that is not UTF-8 text, or an NPZ
+    byte-string array): the first one found is named by its row."""
+    missing = s.isna().to_numpy()
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise DataError(f"{where}: row {i + 1} is empty (or NA/NaN)")
+    if optional_import("pandas").api.types.infer_dtype(s, skipna=True) in ("bytes", "mixed"):
+        kind = np.array([_bytes_kind(v) for v in s], dtype=np.int8)
+        if kind.any():
+            i = int(np.argmax(kind == kind.max()))
+            what = "is not UTF-8 text" if kind[i] == 2 else "is a byte string, not text"
+            raise DataError(f"{where}: row {i + 1} holds {clip_repr(bytes(s.iloc[i]))}, which "
+                            f"{what}; labels must be numbers or text")
+
+
+def _encode_known_classes(s: Any, task: str | None, known: list[Any],
+                          where: str) -> tuple[Array, str, list[Any], str]:
+    """Indices into ``known`` (a model's or a data set's classes), the requested task checked
+    against them."""
+    pd = optional_import("pandas")
+    if task == "regression":
+        raise DataError(f"{where}: task 'regression' requested, but the target holds the "
+                        f"class labels {clip_repr(known, 200)}")
+    if task == "binary" and len(known) != 2:
+        raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(known)}")
+    idx = pd.Index(known).get_indexer(s)
+    if (idx < 0).any():  # e.g. class "1" saved from a text column, read back as the int 1
+        by_text = pd.Index([str(c) for c in known]).get_indexer(s.astype(str))
+        idx = np.where(idx < 0, by_text, idx)
+    if (idx < 0).any():
+        i = int(np.argmax(idx < 0))
+        raise DataError(f"{where}: row {i + 1} holds label {clip_repr(_label(s.iloc[i]))}, "
+                        f"which is not one of the model's classes {clip_repr(known, 200)}")
+    kind = task if task in ("binary", "multiclass") else (
+        "binary" if len(known) == 2 else "multiclass")
+    return idx.astype(np.int64), kind, known, "the model's classes"
+
+
+def _encode_regression(s: Any, where: str) -> Array:
+    """Finite float64 values; text or non-finite values are named by their row."""
+    pd = optional_import("pandas")
+    types = pd.api.types
+    if types.is_bool_dtype(s.dtype):
+        s = s.astype(np.float64)
+    num = pd.to_numeric(s, errors="coerce") if not types.is_numeric_dtype(s.dtype) else s
+    bad = num.isna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{where}: a regression target needs numbers, but row {i + 1} holds "
+                        f"{clip_repr(_label(s.iloc[i]))} (use task 'classification' for "
+                        f"class labels)")
+    y = num.to_numpy(dtype=np.float64)
+    if not np.isfinite(y).all():
+        i = int(np.argmax(~np.isfinite(y)))
+        raise DataError(f"{where}: row {i + 1} holds {y[i]}")
+    return y
+
+
+def _encode_classes(s: Any, task: str | None, where: str) -> tuple[Array, str, list[Any]]:
+    """Indices into the sorted distinct labels, and ``"binary"`` or ``"multiclass"``."""
+    labels = _sorted_labels([_label(v) for v in s.unique()])
+    if len(labels) < 2:
+        raise DataError(f"{where} has a single class {clip_repr(labels[0])}; a classifier needs "
+                        f"at least two")
+    if task == "binary" and len(labels) != 2:
+        raise DataError(f"{where}: task 'binary' needs 2 classes, found {len(labels)}")
+    kind = "binary" if len(labels) == 2 and task != "multiclass" else "multiclass"
+    idx = optional_import("pandas").Index(labels).get_indexer(s)
+    return idx.astype(np.int64), kind, labels

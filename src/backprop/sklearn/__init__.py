@@ -41,6 +41,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from backprop.data import feature_scale
 from backprop.nn.activations import ACTIVATIONS, log_softmax, sigmoid, softplus
 from backprop.nn.layers import INIT_ALIASES, INITIALIZERS, Standardize, as_rng
 from backprop.nn.sequential import Network, mlp
@@ -711,7 +712,7 @@ class BackpropRegressor(RegressorMixin, _BackpropEstimator):
             mean = np.average(y2, axis=0, weights=w)
             std = np.sqrt(np.average((y2 - mean) ** 2, axis=0, weights=w))
             self._y_mean = mean
-            self._y_scale = np.where(std > 1e-12 * np.maximum(np.abs(mean), 1.0), std, 1.0)
+            self._y_scale = feature_scale(mean, std)
         elif y2.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {y2.shape[1]} output(s) but the model was fitted on {self.n_outputs_}"

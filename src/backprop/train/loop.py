@@ -23,11 +23,12 @@ import json
 import math
 import numbers
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backprop.data.split import stratify_labels, train_validation_split
 from backprop.io.model_file import _jsonable
 from backprop.nn.checks import check_X
 from backprop.nn.layers import Dropout, as_rng
@@ -59,63 +60,11 @@ __all__ = [
     "EarlyStopping",
     "LambdaCallback",
     "TrainingDiverged",
-    "minibatches",
     "train_step",
-    "train_validation_split",
     "fit",
 ]
 
 Array = np.ndarray
-
-
-def minibatches(
-    n: int, batch_size: int | None, rng: np.random.Generator | None
-) -> Iterator[Array]:
-    """Yield index arrays covering ``range(n)`` in batches of ``batch_size`` (the last may be
-    smaller); a fresh permutation from ``rng`` when given, in order otherwise.
-    ``batch_size=None`` is one full batch (plain gradient descent)."""
-    order = rng.permutation(n) if rng is not None else np.arange(n)
-    size = n if batch_size is None else batch_size
-    for start in range(0, n, size):
-        yield order[start:start + size]
-
-
-def _stratify_labels(y: Array) -> Array | None:
-    """Class labels to stratify a split on, or None for multi-label / regression targets."""
-    if y.ndim == 1:
-        return y
-    if y.shape[1] == 1:
-        return y[:, 0]
-    return None
-
-
-def train_validation_split(
-    m: int, fraction: float, rng: np.random.Generator, labels: Array | None = None
-) -> tuple[Array, Array]:
-    """Indices ``(train, validation)`` holding out ``fraction`` of ``m`` rows, stratified by
-    ``labels`` when given (each class keeps its share on both sides)."""
-    if labels is None:
-        perm = rng.permutation(m)
-        n_val = int(math.ceil(fraction * m))
-        val, train = perm[:n_val], perm[n_val:]
-    else:
-        val_parts = []
-        for c in np.unique(labels):
-            idx = rng.permutation(np.flatnonzero(labels == c))
-            val_parts.append(idx[: int(round(fraction * idx.size))])
-        val = np.concatenate(val_parts)
-        if val.size == 0:
-            val = rng.permutation(m)[:1]
-        mask = np.ones(m, dtype=bool)
-        mask[val] = False
-        train = np.flatnonzero(mask)
-        val = rng.permutation(val)
-    if train.size == 0 or val.size == 0:
-        raise ValueError(
-            f"validation_split={fraction} leaves {train.size} training and {val.size} "
-            f"validation rows out of {m}"
-        )
-    return np.sort(train), val
 
 
 def _gather(src: Array, rows: Array, ws: Workspace | None, name: str) -> Array:
@@ -513,7 +462,7 @@ def fit(
         check_restorable(ckpt, network.parameters(), len(run.dropouts), X.shape[0], batch_size,
                          resume_from, callbacks)
     elif validation_data is None and validation_split > 0:
-        labels = _stratify_labels(y) if network.loss.is_classifier else None
+        labels = stratify_labels(y) if network.loss.is_classifier else None
         run.train_rows, run.val_rows = train_validation_split(X.shape[0], validation_split,
                                                               run.rng, labels)
 

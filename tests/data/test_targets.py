@@ -1,10 +1,9 @@
-"""targets: task inference and target encoding."""
+"""Targets: task inference and target encoding, directly and as files reach them."""
 
 import numpy as np
 import pytest
 
-from backprop.data.readers import DataError
-from backprop.data.targets import MAX_INTEGER_CLASSES, encode_target, infer_task
+from backprop.data import MAX_INTEGER_CLASSES, DataError, encode_target, infer_task, load_dataset
 
 
 def test_task_inference_rules():
@@ -48,3 +47,16 @@ def test_known_classes_still_check_the_requested_task():
         encode_target(["a", "b"], task="regression", classes=["a", "b"])
     y, task, *_ = encode_target(["b", "a"], task="binary", classes=["a", "b"])
     assert task == "binary" and y.tolist() == [1, 0]
+
+
+def test_byte_string_targets_name_the_row(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(b"a,b,y\n1,2,x\n3,4,\xff\xfe\n5,6,z\n")
+    with pytest.raises(DataError, match=r"bad\.csv: target column 'y': row 2 holds "
+                                        r"b'\\xff\\xfe', which is not UTF-8 text"):
+        load_dataset(str(path), target="y")
+    path = str(tmp_path / "s.npz")
+    np.savez(path, X=np.ones((4, 2)), y=np.array([b"a", b"b", b"a", b"b"]))
+    with pytest.raises(DataError, match=r"s\.npz: target column 'y': row 1 holds b'a', which "
+                                        r"is a byte string, not text"):
+        load_dataset(path)

@@ -1,0 +1,132 @@
+"""Data files: one file's feature matrix, feature names and raw target, before the target is
+encoded.
+
+One function per format (:func:`table_contents` for CSV/TSV/Parquet, :func:`npz_contents`,
+:func:`idx_contents`); each reads with :mod:`backprop.data.readers`, chooses the columns with
+:mod:`backprop.data.columns` and hashes what it read, so that a saved model can name its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from backprop.data.columns import (
+    as_matrix,
+    choose_columns,
+    frame_features,
+    labels_vector,
+    names_list,
+    pixel_names,
+    take_columns,
+)
+from backprop.data.readers import (
+    DataError,
+    file_sha256,
+    idx_labels_path,
+    read_idx,
+    read_npz,
+    read_table,
+)
+
+__all__ = ["FileContents", "table_contents", "npz_contents", "idx_contents", "combined_sha256"]
+
+Array = np.ndarray
+
+
+class FileContents(NamedTuple):
+    """What a data file holds before its target is encoded."""
+
+    X: Array
+    names: list[str]
+    y: Any  # raw target values of shape (m,), or None when not read
+    target: str | None
+    sha256: str
+
+
+def table_contents(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
+                   require_target: bool) -> FileContents:
+    """A CSV/TSV or Parquet file: the target column and the feature columns."""
+    df = read_table(src, fmt)
+    columns = [str(c) for c in df.columns]
+    df.columns = columns
+    if target is None and require_target:
+        raise DataError(f"{src}: no target column given (--target COLUMN); the file has "
+                        f"{names_list(columns)}")
+    if target is not None and target not in columns:
+        raise DataError(f"{src}: no target column {target!r}; the file has "
+                        f"{names_list(columns)}")
+    names = [columns[j] for j in choose_columns(columns, features, target, src)]
+    X = frame_features(df, names, src)
+    y_raw = df[target] if target is not None else None
+    return FileContents(X, names, y_raw, target, file_sha256(src))
+
+
+def npz_contents(src: str, target: str | None, features: Sequence[str] | None,
+                 require_target: bool) -> FileContents:
+    """An NPZ file: array ``X`` (any shape (m, ...)), the target array (``y`` by default) and
+    optional ``feature_names``."""
+    arrays = read_npz(src)
+    if "X" not in arrays:
+        raise DataError(f"{src}: no array named 'X' (the file has {sorted(arrays)})")
+    X = as_matrix(arrays["X"], "X", src)
+    names = _npz_feature_names(arrays, X.shape[1], src)
+    tkey = target if target is not None else "y"
+    y_raw = None
+    if target is None and not require_target:
+        pass  # features only (for prediction): an unused target array is not checked
+    elif tkey in arrays and tkey not in ("X", "feature_names"):
+        y_raw = labels_vector(arrays[tkey], X.shape[0], f"array {tkey!r}", src)
+    else:
+        raise DataError(f"{src}: no target array {tkey!r} (the file has {sorted(arrays)})")
+    X, names = take_columns(X, names, features, src)
+    return FileContents(X, names, y_raw, target, file_sha256(src))
+
+
+def _npz_feature_names(arrays: dict[str, Array], n: int, src: str) -> list[str]:
+    """The NPZ's ``feature_names`` (n distinct strings), else names from the shape of X."""
+    if "feature_names" not in arrays:
+        shape = arrays["X"].shape[1:]
+        return pixel_names(shape) if len(shape) > 1 else [f"x{j}" for j in range(n)]
+    fn = arrays["feature_names"]
+    if fn.dtype.kind != "U" or fn.shape != (n,):
+        raise DataError(f"{src}: feature_names must be {n} strings, got "
+                        f"dtype {fn.dtype} shape {fn.shape}")
+    names = [str(v) for v in fn]
+    dup = next((v for j, v in enumerate(names) if v in names[:j]), None)
+    if dup is not None:
+        raise DataError(f"{src}: feature_names lists {dup!r} twice")
+    return names
+
+
+def idx_contents(src: str, target: str | None, features: Sequence[str] | None,
+                 require_target: bool) -> FileContents:
+    """A single IDX images file, with labels from ``target`` or the MNIST-named file next to
+    it."""
+    images = read_idx(src)
+    X = as_matrix(images, "the IDX array", src)
+    names = pixel_names(images.shape[1:])
+    labels_file = target if target is not None else (
+        idx_labels_path(src) if require_target else None)
+    y_raw = None
+    if labels_file is not None:
+        y_raw = labels_vector(read_idx(labels_file), X.shape[0],
+                              f"the labels in {labels_file}", src)
+    elif require_target:
+        raise DataError(f"{src}: no labels file found next to it; name it with --target "
+                        f"LABELS_FILE (target= in Python)")
+    X, names = take_columns(X, names, features, src)
+    digest = combined_sha256([src] + ([labels_file] if labels_file else []))
+    return FileContents(X, names, y_raw, labels_file, digest)
+
+
+def combined_sha256(paths: Sequence[str]) -> str:
+    """One SHA-256 for several files: the hash of their hashes and base names, in order."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(f"{file_sha256(p)}  {os.path.basename(p)}\n".encode())
+    return h.hexdigest()
