@@ -1,13 +1,13 @@
-"""The fast paths (fused kernels, workspace arrays) against the plain NumPy ones.
+"""The fast paths (fused kernels, workspace arrays) of layers and networks against the plain
+NumPy ones.
 
-Every fused kernel and every buffered path must give the plain path's result to float rounding:
-optimizer updates, one forward/backward pass for each activation and loss, whole training runs,
-prediction.  Also: gradients from the fast path pass a numerical gradient check, subnormal
-optimizer state is flushed, resuming from a saved optimizer state is bit-exact, and training
-does not copy the data set.
+Every buffered path must give the plain path's result to float rounding: one forward/backward
+pass for each activation and loss, whole training runs, prediction.  Also: gradients from the
+fast path pass a numerical gradient check, and training does not copy the data set.  The
+kernels' own tests, the optimizers' included, are in ``tests/kernels``; the optimizers' step
+plans in ``tests/optim``.
 """
 
-import copy as copy_module
 import tracemalloc
 import warnings
 
@@ -19,7 +19,6 @@ from backprop import _kernels
 from backprop.data.split import minibatches
 from backprop.nn.activations import ACTIVATIONS
 from backprop.nn.workspace import Workspace
-from backprop.optim import OPTIMIZERS
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
@@ -40,128 +39,14 @@ def assert_close(actual, desired, dtype, what=""):
     assert err <= tol(dtype) * scale, f"{what}: max abs diff {err:.3g} at scale {scale:.3g}"
 
 
-# ----------------------------------------------------------------------------- optimizers
-OPTIMIZER_CASES = {
-    "gd": [{}],
-    "sgd": [{}, {"momentum": 0.9}, {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
-            {"momentum": 0.5, "dampening": 0.3}],
-    "adam": [{}, {"weight_decay": 0.01}, {"amsgrad": True, "betas": (0.8, 0.99)}],
-    "adamw": [{}, {"weight_decay": 0.1, "amsgrad": True}],
-    "rmsprop": [{}, {"centered": True}, {"momentum": 0.9, "weight_decay": 0.01},
-                {"centered": True, "momentum": 0.5}],
-}
-OPTIMIZER_PARAMS = [(name, kw) for name, cases in OPTIMIZER_CASES.items() for kw in cases]
-
-
-def test_every_registered_optimizer_has_a_kernel_and_is_tested():
-    assert set(OPTIMIZER_CASES) == set(OPTIMIZERS)
-    for cls in OPTIMIZERS.values():
-        assert _kernels.get(cls.kernel) is not None, cls
-
-
-def run_optimizer(name, kw, dtype, steps, fused, seed=0):
-    rng = np.random.default_rng(seed)
-    shapes = [(6, 5), (5,), (3, 1)]
-    params = [rng.normal(size=s).astype(dtype) for s in shapes]
-    opt = OPTIMIZERS[name](lr=0.01, **kw)
-    for _ in range(steps):
-        grads = [rng.normal(size=s).astype(dtype) for s in shapes]
-        grads[0][0] = 0.0  # a row whose gradient is always zero (its buffers decay)
-        if fused:
-            opt.step(params, grads)
-        else:
-            with _kernels.disabled():
-                opt.step(params, grads)
-    return params, opt
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("name", "kw"), OPTIMIZER_PARAMS)
-def test_fused_optimizer_step_equals_plain(name, kw, dtype):
-    p_fused, o_fused = run_optimizer(name, kw, dtype, 25, fused=True)
-    p_plain, o_plain = run_optimizer(name, kw, dtype, 25, fused=False)
-    for a, b in zip(p_fused, p_plain):
-        assert a.dtype == dtype
-        assert_close(a, b, dtype, "parameter")
-    for sa, sb in zip(o_fused.state["slots"], o_plain.state["slots"]):
-        assert set(sa) == set(sb)
-        for key in sa:
-            assert_close(sa[key], sb[key], dtype, key)
-
-
-def test_fused_step_matches_plain_bit_for_bit_on_adam_float32():
-    """Same expressions in the same order: Adam's kernel reproduces NumPy exactly."""
-    p_fused, _ = run_optimizer("adam", {}, np.float32, 10, fused=True)
-    p_plain, _ = run_optimizer("adam", {}, np.float32, 10, fused=False)
-    for a, b in zip(p_fused, p_plain):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_non_contiguous_parameters_take_the_plain_path():
-    base = np.arange(12.0).reshape(3, 4)
-    p = base.T  # Fortran-ordered view: the kernels need C order
-    twin = p.copy()
-    g = np.full((4, 3), 0.5)
-    bp.Adam(lr=0.1).step([p], [g])
-    bp.Adam(lr=0.1).step([twin], [g])
-    np.testing.assert_array_equal(p, twin)
-    assert not np.array_equal(base, np.arange(12.0).reshape(3, 4))  # updated in place
-
-
-@pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize(("name", "kw"), [("adam", {}), ("sgd", {"momentum": 0.9}),
-                                          ("rmsprop", {"centered": True, "momentum": 0.9})])
-def test_decaying_state_is_flushed_instead_of_turning_subnormal(name, kw, dtype, fused):
-    tiny = np.finfo(dtype).tiny
-    p = np.ones(8, dtype=dtype)
-    opt = OPTIMIZERS[name](lr=1e-3, **kw)
-    g = np.full(8, 1e-3, dtype=dtype)
-    opt.step([p], [g])  # buffers now hold ~1e-3-sized entries
-    zero = np.zeros(8, dtype=dtype)
-    steps = 4000 if dtype == np.float32 else 8000  # 0.9^t passes below tiny well before
-    for _ in range(steps):
-        if fused:
-            opt.step([p], [zero])
-        else:
-            with _kernels.disabled():
-                opt.step([p], [zero])
-    for key, buf in opt.state["slots"][0].items():
-        nonzero = np.abs(buf[buf != 0])
-        assert np.all(nonzero >= tiny), (key, nonzero.min())
-    momentum = opt.state["slots"][0]["m" if name == "adam" else "b"]
-    np.testing.assert_array_equal(momentum, 0.0)  # decayed past tiny: exactly zero
-    assert np.all(np.isfinite(p))
-
-
-@pytest.mark.parametrize("fused", [True, False])
-@pytest.mark.parametrize(("name", "kw"), [("adam", {}), ("rmsprop", {})])
-def test_squares_of_tiny_gradients_do_not_enter_the_second_moment_as_subnormals(name, kw,
-                                                                               fused):
-    """Late in training many gradient entries are ~1e-20: (1 - b2) g^2 would be subnormal."""
-    p = np.ones(4, dtype=np.float32)
-    opt = OPTIMIZERS[name](lr=1e-3, **kw)
-    g = np.array([1e-20, -1e-17, 1e-3, 0.0], dtype=np.float32)
-    for _ in range(3):
-        if fused:
-            opt.step([p], [g])
-        else:
-            with _kernels.disabled():
-                opt.step([p], [g])
-    v = opt.state["slots"][0]["v"]
-    assert v[0] == 0 and v[3] == 0  # (1 - b2) * 1e-40 is below tiny: taken as 0
-    assert v[1] > np.finfo(np.float32).tiny and v[2] > 0  # 1e-17 squared still counts
-    if name == "adam":
-        assert opt.state["slots"][0]["m"][0] != 0  # the first moment keeps the tiny gradient
-
-
+# ----------------------------------------------------------------------------- output kernels
 def test_fused_softmax_sets_underflowing_probabilities_to_zero(rng):
     net = bp.mlp([3, 4], output="softmax", seed=0)
     net.layers[0].params["W"][:] = np.array([200, 110, 0, 150], dtype=np.float32) / 3
     X = np.ones((5, 3), dtype=np.float32)  # logits (200, 110, 0, 150): exp(-90) is subnormal
     y = np.zeros(5, dtype=np.int64)
-    J0, g0, out0, _ = net._loss_and_grads(X, y, None, True)
-    J1, g1, out1, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    J0, g0, out0, _ = net.forward_backward(X, y, None, True)
+    J1, g1, out1, _ = net.forward_backward(X, y, None, True, workspace=Workspace())
     tiny = np.finfo(np.float32).tiny
     assert np.any((out0 > 0) & (out0 < tiny))  # the plain softmax leaves subnormals
     assert not np.any((out1 > 0) & (out1 < tiny))  # the kernel's are exactly 0
@@ -171,22 +56,6 @@ def test_fused_softmax_sets_underflowing_probabilities_to_zero(rng):
         assert_close(g1[0][key], g0[0][key], np.float32, key)
 
 
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
-def test_kernels_report_whether_the_updated_parameters_are_finite(name):
-    opt = OPTIMIZERS[name](lr=0.1)
-    p = [np.ones((3, 4), np.float32), np.ones(4, np.float32)]
-    opt.step(p, [np.full((3, 4), 0.5, np.float32), np.ones(4, np.float32)])
-    assert opt.last_step_finite is True
-    bad = np.full((3, 4), 0.5, np.float32)
-    bad[1, 2] = np.nan if name != "gd" else np.inf
-    opt.step(p, [bad, np.ones(4, np.float32)])
-    assert opt.last_step_finite is False
-    assert not np.isfinite(p[0][1, 2]) and np.isfinite(p[1]).all()
-    with _kernels.disabled():  # the NumPy path does not look
-        opt.step(p, [np.ones((3, 4), np.float32), np.ones(4, np.float32)])
-    assert opt.last_step_finite is None
-
-
 def test_batch_accuracy_kernel_equals_the_losses_accuracy(rng):
     net = bp.mlp([3, 4], output="softmax", seed=0)
     a = rng.random((50, 4)).astype(np.float32)
@@ -194,28 +63,10 @@ def test_batch_accuracy_kernel_equals_the_losses_accuracy(rng):
     a[9, 2] = np.nan  # a NaN counts as the maximum, as in argmax
     y = rng.integers(0, 4, size=50)
     y[7], y[9] = 0, 2
-    assert net._batch_accuracy(a, y) == net.loss.accuracy(a, y)
-    assert net._batch_accuracy(a.astype(np.float64), y) == net.loss.accuracy(a, y)
-
-
-@pytest.mark.parametrize(("name", "kw"), [("adam", {"amsgrad": True}), ("sgd", {"momentum": 0.9}),
-                                          ("rmsprop", {"momentum": 0.9})])
-def test_resume_from_state_dict_is_bit_exact(name, kw):
-    params, opt = run_optimizer(name, kw, np.float32, 7, fused=True)
-    saved_params = [p.copy() for p in params]
-    state = opt.state_dict()
-    saved_state = {"step": state["step"],
-                   "slots": [{k: v.copy() for k, v in s.items()} for s in state["slots"]]}
-    rng = np.random.default_rng(99)
-    later = [[rng.normal(size=p.shape).astype(np.float32) for p in params] for _ in range(5)]
-    for grads in later:
-        opt.step(params, grads)
-    resumed = OPTIMIZERS[name](lr=0.01, **kw)
-    resumed.load_state_dict(saved_state)
-    for grads in later:
-        resumed.step(saved_params, grads)
-    for a, b in zip(params, saved_params):
-        np.testing.assert_array_equal(a, b)
+    plain = float(np.mean(a.argmax(axis=1) == y))  # the NumPy reference
+    assert net.loss.accuracy(a, y) == plain
+    assert net.loss.accuracy(a.astype(np.float64), y) == plain
+    assert net.loss.accuracy(np.asfortranarray(a), y) == plain  # not the kernel's layout
 
 
 # ----------------------------------------------------------------------------- one pass
@@ -249,13 +100,13 @@ def plain_and_buffered(net, X, y, w, seed=3):
     """``_loss_and_grads`` without and with a workspace (after a larger batch, so the arrays
     of this one are views of the first rows), dropout masks drawn alike."""
     reseed_dropout(net, seed)
-    plain = net._loss_and_grads(X, y, w, training=True)
+    plain = net.forward_backward(X, y, w, training=True)
     ws = Workspace()
     big = np.concatenate([X, X[::-1]])
-    net._loss_and_grads(big, np.concatenate([y, y[::-1]]),
-                        None if w is None else np.concatenate([w, w]), True, ws=ws)
+    net.forward_backward(big, np.concatenate([y, y[::-1]]),
+                        None if w is None else np.concatenate([w, w]), True, workspace=ws)
     reseed_dropout(net, seed)
-    fast = net._loss_and_grads(X, y, w, training=True, ws=ws)
+    fast = net.forward_backward(X, y, w, training=True, workspace=ws)
     return plain, fast
 
 
@@ -302,11 +153,11 @@ def test_input_gradient_of_the_buffered_pass(rng):
     net = bp.mlp([3, 5, 2], activation="tanh", output="softmax", dtype=np.float64, seed=0)
     X = rng.normal(size=(6, 3))
     y = rng.integers(0, 2, size=6)
-    _, _, _, dX_plain = net._loss_and_grads(X, y, None, True, need_input_grad=True)
-    _, _, _, dX_fast = net._loss_and_grads(X, y, None, True, need_input_grad=True,
-                                           ws=Workspace())
+    _, _, _, dX_plain = net.forward_backward(X, y, None, True, need_input_grad=True)
+    _, _, _, dX_fast = net.forward_backward(X, y, None, True, need_input_grad=True,
+                                           workspace=Workspace())
     assert_close(dX_fast, dX_plain, np.float64, "dJ/dX")
-    _, _, _, skipped = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, _, _, skipped = net.forward_backward(X, y, None, True, workspace=Workspace())
     assert skipped is None  # training never needs dJ/dX: the product is skipped
 
 
@@ -318,7 +169,7 @@ def test_buffered_gradients_pass_a_numerical_gradient_check(hidden, rng):
     X = rng.normal(size=(7, 3))
     y = rng.integers(0, 3, size=7)
     assert bp.gradient_check(net, X, y).passed  # the plain path, as the library checks it
-    _, grads, _, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, grads, _, _ = net.forward_backward(X, y, None, True, workspace=Workspace())
     eps = 1e-6
     for layer, g in zip(net.layers, grads):
         for key, p in layer.params.items():
@@ -349,8 +200,8 @@ def test_layer_subclass_overriding_backward_is_respected(rng):
                       bp.Dense(5, 2, "softmax", dtype=np.float64, seed=2)],
                      "categorical_crossentropy")
     X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
-    _, plain, _, _ = net._loss_and_grads(X, y, None, True)
-    _, fast, _, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, plain, _, _ = net.forward_backward(X, y, None, True)
+    _, fast, _, _ = net.forward_backward(X, y, None, True, workspace=Workspace())
     for a, b in zip(plain, fast):
         for key in a:
             np.testing.assert_allclose(b[key], a[key], rtol=1e-12)
@@ -509,132 +360,3 @@ def test_softmax_row_max_is_numpys_max(rng):
         if z.size:
             z[0, -1] = np.nan
         np.testing.assert_array_equal(_row_max(z), z.max(axis=1, keepdims=True))
-
-
-# ----------------------------------------------------------------------------- optimizer plans
-OPTIMIZER_SETTINGS = [("gd", {}), ("sgd", {"momentum": 0.9}), ("sgd", {}), ("adam", {}),
-                      ("adam", {"amsgrad": True, "weight_decay": 0.1}), ("adamw", {}),
-                      ("rmsprop", {"momentum": 0.5, "centered": True})]
-
-
-def _arrays(rng, dtype=np.float32):
-    params = [rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=4).astype(dtype)]
-    grads = [np.empty_like(p) for p in params]
-    return params, grads
-
-
-@pytest.mark.parametrize("name,kwargs", OPTIMIZER_SETTINGS)
-def test_a_reused_step_plan_updates_exactly_as_a_fresh_one(name, kwargs, rng):
-    # Optimizer.step reuses last step's kernel arguments when it gets the same arrays; the
-    # result must equal a step that rebuilds them (plan dropped before every step)
-    planned, fresh = OPTIMIZERS[name](lr=0.01, **kwargs), OPTIMIZERS[name](lr=0.01, **kwargs)
-    p1, g1 = _arrays(rng)
-    p2 = [p.copy() for p in p1]
-    g2 = [np.empty_like(g) for g in g1]
-    for t in range(6):
-        for g, h in zip(g1, g2):
-            g[...] = h[...] = rng.normal(size=g.shape)
-        planned.step(p1, g1)
-        fresh._plan = fresh._last = None
-        fresh.step(p2, g2)
-        assert (planned._plan is not None) == (t >= 1)  # made by the second step
-        assert planned.last_step_finite is True and fresh._plan is None
-        for a, b in zip(p1, p2):
-            np.testing.assert_array_equal(a, b)
-    assert planned.state["step"] == fresh.state["step"] == 6
-
-
-def test_a_step_plan_is_dropped_when_its_arrays_or_settings_change(rng):
-    opt = bp.SGD(lr=0.1)
-    params, grads = _arrays(rng)
-    for g in grads:
-        g[...] = 1.0
-    opt.step(params, grads)
-    assert opt._plan is None  # made only when a second step brings the same arrays
-    opt.step(params, grads)
-    plan = opt._plan
-    assert plan is not None
-    opt.step(params, grads)
-    assert opt._plan is plan  # reused
-    # a new gradient array: the plan is dropped, and that array's values are used
-    grads = [grads[0], np.full(4, 2.0, np.float32)]
-    before = params[1].copy()
-    opt.step(params, grads)
-    assert opt._plan is None
-    np.testing.assert_allclose(params[1], before - 0.1 * 2.0, rtol=1e-6)
-    opt.step(params, grads)
-    assert opt._plan is not None and opt._plan is not plan
-    # momentum switched on after the start: the buffer is used from now on (no stale plan
-    # passing the parameter as its buffer); the result equals the NumPy rule's
-    opt.momentum = 0.9
-    opt.state["slots"] = [{"b": np.zeros_like(p)} for p in params]
-    ref = [p.copy() for p in params]
-    with _kernels.disabled():
-        twin = bp.SGD(lr=0.1, momentum=0.9)
-        twin.state = {"step": opt.state["step"], "slots": [{"b": np.zeros_like(p)}
-                                                           for p in params]}
-        twin.step(ref, grads)
-    opt.step(params, grads)
-    for a, b in zip(params, ref):
-        np.testing.assert_allclose(a, b, rtol=1e-6)
-    assert opt.state["slots"][1]["b"][0] != 0
-    # a state restored from a checkpoint replaces the buffers: they are the ones updated
-    state = opt.state_dict()
-    opt.load_state_dict(state)
-    opt.step(params, grads)
-    assert opt.state["slots"][0]["b"] is not state["slots"][0]["b"]
-    assert not np.array_equal(opt.state["slots"][0]["b"], state["slots"][0]["b"])
-    # kernels switched off: the NumPy path runs (it reports None, the kernels True)
-    with _kernels.disabled():
-        opt.step(params, grads)
-        assert opt.last_step_finite is None
-    opt.step(params, grads)
-    assert opt.last_step_finite is True
-
-
-def test_no_step_plan_for_new_gradient_arrays_every_step(rng):
-    # a manual loop whose gradients are new arrays each step (loss_and_grads) never makes a
-    # plan (it would cost time and never be reused), and updates as without plans
-    net = bp.mlp([4, 5, 3], output="softmax", seed=0)
-    X, y = rng.normal(size=(16, 4)), rng.integers(0, 3, 16)
-    opt = bp.Adam(lr=0.01)
-    for _ in range(3):
-        _, grads = net.loss_and_grads(X, y)
-        opt.step(net.parameters(), [g for layer in grads for g in layer.values()])
-        assert opt._plan is None
-    assert opt.state["step"] == 3
-
-
-def test_a_reused_plan_still_checks_shapes(rng):
-    opt = bp.SGD(lr=0.1)
-    params, grads = _arrays(rng)
-    for _ in range(3):
-        opt.step(params, grads)
-    assert opt._plan is not None
-    params[0].shape = (4, 5)  # reshaped in place: the same array object
-    with pytest.raises(ValueError, match=r"params\[0\] has shape \(4, 5\) but grads\[0\]"):
-        opt.step(params, grads)
-
-
-@pytest.mark.parametrize("copy", ["deepcopy", "pickle"])
-def test_a_copied_optimizer_updates_the_copied_arrays(copy, rng):
-    # the plan's flat views would turn into arrays of their own in a copy: it is left out
-    import pickle
-
-    opt = bp.Adam(lr=0.1)
-    params, grads = _arrays(rng)
-    for g in grads:
-        g[...] = 1.0
-    for _ in range(3):
-        opt.step(params, grads)
-    assert opt._plan is not None
-    bundle = (opt, params, grads)
-    c_opt, c_params, c_grads = (copy_module.deepcopy(bundle) if copy == "deepcopy"
-                                else pickle.loads(pickle.dumps(bundle)))
-    assert c_opt._plan is None
-    before = [p.copy() for p in c_params]
-    for _ in range(3):
-        c_opt.step(c_params, c_grads)
-    for p, b in zip(c_params, before):
-        assert np.all(p < b)  # every copied parameter moved (gradient +1)
-    assert c_opt.state["step"] == 6

@@ -19,10 +19,11 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 import backprop as bp
-from backprop.io.model_file import (
+from backprop.io.atomic import atomic_write
+from backprop.io.container import (
     FORMAT_VERSION,
-    _checksum,
-    atomic_write,
+    checksum,
+
     read_safetensors,
     write_safetensors,
 )
@@ -216,7 +217,7 @@ def rewrite(path, edit_header=None, edit_meta=None, edit_tensors=None, fix_check
         edit_tensors(tensors)
     meta["header"] = json.dumps(header)
     if fix_checksum:
-        meta["sha256"] = _checksum(tensors)
+        meta["sha256"] = checksum(tensors)
     if edit_meta:
         edit_meta(meta)
     path.write_bytes(st_save(tensors, metadata=meta))
@@ -346,8 +347,8 @@ def test_edited_arrays(tmp_path):
         t["layers.0.scale"][0] = 0.0
 
     expect_error(rewrite(saved(tmp_path), edit_tensors=zero_scale),
-                 "the header does not describe a valid model: scale must be positive; entry 0 "
-                 "is 0.0")
+                 "the arrays do not fit the model: layers.0 \\(Standardize\\): scale must be "
+                 "positive; entry 0 is 0.0")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -414,7 +415,7 @@ def test_well_formed_safetensors_with_arbitrary_metadata_raise_only_model_file_e
         tmp_path, meta, which):
     tensors = TENSORS[which]
     if meta.get("sha256") == "good":
-        meta["sha256"] = _checksum(tensors)
+        meta["sha256"] = checksum(tensors)
     path = tmp_path / "meta.safetensors"
     path.write_bytes(st_save(tensors, metadata=meta))
     try:

@@ -82,15 +82,15 @@ def test_dropout_inverted_scaling_and_identity(rng):
     layer = bp.Dropout(0.4, seed=0)
     assert layer.params == {}
     X = np.ones((2000, 50), dtype=np.float32)
-    a, mask = layer.forward(X, training=True)
+    a, cache = layer.forward(X, training=True)
     assert a.dtype == np.float32
     kept = a != 0
     assert abs(kept.mean() - 0.6) < 0.01
     np.testing.assert_allclose(a[kept], 1 / 0.6, rtol=1e-6)
     da = rng.normal(size=X.shape).astype(np.float32)
-    da_prev, grads = layer.backward(da, mask)
+    da_prev, grads = layer.backward(da, cache)
     assert grads == {}
-    np.testing.assert_array_equal(da_prev, da * mask)
+    np.testing.assert_array_equal(da_prev, da * cache.mask)
     # prediction mode: the identity, no mask drawn
     out, cache = layer.forward(X, training=False)
     assert out is X and cache is None

@@ -50,17 +50,18 @@ def test_predict_classes_and_evaluate(rng):
     "layers, loss, message",
     [
         ([], "mse", "layers must not be empty"),
-        ([bp.Dropout(0.5)], "mse", "at least one Dense"),
+        ([bp.Dropout(0.5)], "mse", "needs a layer with a known input shape"),
         (["dense"], "mse", r"layers\[0\] must be a Layer"),
         ([bp.Dense(3, 4), bp.Dense(5, 1)], "mse",
-         r"do not chain: layers\[0\] has n_out=4 but layers\[1\] has n_in=5"),
+         r"do not chain: layers\[0\] \(Dense\) returns \(4,\) but layers\[1\] \(Dense\) "
+         r"expects \(5,\)"),
         ([bp.Dense(3, 4), bp.Dropout(0.1), bp.Dense(3, 1)], "mse",
-         r"layers\[0\] has n_out=4 but layers\[2\] has n_in=3"),
+         r"layers\[1\] \(Dropout\) returns \(4,\) but layers\[2\] \(Dense\) expects \(3,\)"),
         ([bp.Dense(3, 1, "relu")], "binary_crossentropy",
-         "needs a final Dense layer with 'sigmoid'"),
+         "needs a final layer with 'sigmoid' activation"),
         ([bp.Dense(3, 1, "softmax")], "categorical_crossentropy", "at least 2 output units"),
         ([bp.Dense(3, 2, "sigmoid"), bp.Dropout(0.2)], "binary_crossentropy",
-         "needs a final Dense layer"),
+         "needs a final layer with 'sigmoid' activation, got 'Dropout'"),
         ([bp.Dense(3, 4, dtype=np.float64), bp.Dense(4, 1, "linear")], "mse", "one dtype"),
     ],
 )

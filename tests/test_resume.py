@@ -236,8 +236,9 @@ def test_checkpoint_every_and_contents(tmp_path):
     assert seen == [None, None, 2, 2, 4]  # written after epochs 2 and 4 (then after the last)
     state = bp.load_checkpoint(ckpt)
     assert state.progress["epoch"] == 5 and state.progress["batch"] == 0
-    assert state.optimizer["class"] == "SGD" and state.optimizer["step"] == 5 * 6
-    assert len(state.dropout_states) == 2 and state.val_rows.size == 48
+    assert state.optimizer["class"] == "SGD" and state.optimizer["state"]["step"] == 5 * 6
+    assert sum(k.endswith(".rng") for k in state.network) == 2  # the two dropout generators
+    assert state.val_rows.size == 48
     assert state.history["epoch"] == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError, match="checkpoint_every must be a positive integer"):
         net.fit(X, y, checkpoint=ckpt, checkpoint_every=0, verbose=0)
@@ -261,7 +262,7 @@ def test_divergence_report_describes_the_offending_batch_after_the_replay():
 @pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights", "best_names",
                                   "history", "early_stopping", "order"])
 def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
-    from backprop.io.model_file import read_safetensors, write_safetensors
+    from backprop.io import read_safetensors, write_safetensors
 
     X, y = classification_data()
     net, kwargs = make_run("adam")
@@ -272,20 +273,21 @@ def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_pat
     if edit == "rng":
         header["rng_state"] = {"bit_generator": "PCG64", "state": "garbage"}
     elif edit == "slots":
-        tensors["optimizer.0.m"] = tensors["optimizer.0.m"][:2]
+        tensors["optimizer.slots.0.m"] = tensors["optimizer.slots.0.m"][:2]
     elif edit == "position":
         header["progress"]["batch"] = 99
     elif edit == "best_weights":
-        tensors.pop("callbacks.0.best.0.W")
-        header["callbacks"][0]["arrays"].remove("best.0.W")
+        tensors.pop("callbacks.0.best.layers.0.W")
+        header["callbacks"][0]["state"]["arrays"].remove("best.layers.0.W")
     elif edit == "best_names":  # the right shapes under the wrong names
-        tensors["callbacks.0.best.0.Q"] = tensors.pop("callbacks.0.best.0.W")
-        header["callbacks"][0]["arrays"] = sorted(
-            "best.0.Q" if a == "best.0.W" else a for a in header["callbacks"][0]["arrays"])
+        tensors["callbacks.0.best.layers.0.Q"] = tensors.pop("callbacks.0.best.layers.0.W")
+        header["callbacks"][0]["state"]["arrays"] = sorted(
+            "best.layers.0.Q" if a == "best.layers.0.W" else a
+            for a in header["callbacks"][0]["state"]["arrays"])
     elif edit == "history":
         header["history"]["history"]["loss"][0] = "x"
     elif edit == "early_stopping":
-        header["callbacks"][0]["state"]["wait"] = "x"
+        header["callbacks"][0]["state"]["values"]["wait"] = "x"
     else:  # a position inside a shuffled epoch, without that epoch's row order
         header["progress"]["batch"] = 2
     write_safetensors(ckpt, tensors, header, kind="checkpoint")  # a valid file, edited

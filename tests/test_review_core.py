@@ -35,7 +35,7 @@ def test_first_layer_subclass_backward_is_not_bypassed(m, rng):
     _, ref = two_layers(bp.Dense).loss_and_grads(X, y)
     net = two_layers(DoubledGradDense)
     _, plain = net.loss_and_grads(X, y)
-    _, fast, _, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, fast, _, _ = net.forward_backward(X, y, None, True, workspace=Workspace())
     for grads in (plain, fast):
         np.testing.assert_allclose(grads[0]["W"], 2 * ref[0]["W"], rtol=1e-12)
         np.testing.assert_allclose(grads[0]["b"], 2 * ref[0]["b"], rtol=1e-12)
@@ -55,8 +55,8 @@ def test_array_kept_by_an_unbuffered_output_layer_is_not_overwritten(rng):
     net = bp.Network([bp.Dense(3, 4, "tanh", dtype=np.float64, seed=0),
                       KeepingDense(4, 2, "linear", dtype=np.float64, seed=1)], "mse")
     X, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
-    _, plain, _, _ = net._loss_and_grads(X, y, None, True)
-    _, fast, _, _ = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, plain, _, _ = net.forward_backward(X, y, None, True)
+    _, fast, _, _ = net.forward_backward(X, y, None, True, workspace=Workspace())
     np.testing.assert_array_equal(net.layers[1].kept, net.layers[1].kept_copy)
     np.testing.assert_allclose(fast[0]["W"], plain[0]["W"], rtol=1e-12)
 
@@ -107,7 +107,7 @@ def test_training_skips_the_unused_input_gradient_of_a_leading_standardize(rng):
     X, y = rng.normal(size=(8, 3)), rng.integers(0, 2, size=(8, 1)).astype(np.float64)
     CountingStandardize.calls = 0
     J, grads = net.loss_and_grads(X, y)
-    _, _, _, dX = net._loss_and_grads(X, y, None, True, ws=Workspace())
+    _, _, _, dX = net.forward_backward(X, y, None, True, workspace=Workspace())
     assert CountingStandardize.calls == 0 and dX is None
     assert grads[0] == {} and grads[1]["W"].shape == (3, 4)
     report = bp.gradient_check(net, X, y)  # dJ/dX is still computed when asked for

@@ -8,7 +8,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, load_dataset
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
-from backprop.io.model_file import ModelFileError, load, save
+from backprop.io import ModelFileError
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
 from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
 from backprop.nn.losses import (
@@ -19,7 +19,7 @@ from backprop.nn.losses import (
     MeanSquaredError,
     get_loss,
 )
-from backprop.nn.sequential import Network, mlp
+from backprop.model import Network, load, mlp, save
 from backprop.optim import (
     OPTIMIZERS,
     SCHEDULES,
@@ -36,9 +36,9 @@ from backprop.optim import (
     get_optimizer,
 )
 from backprop.plotting import plot_history, save_history_csv
-from backprop.train.callbacks import Callback, EarlyStopping, History, LambdaCallback
-from backprop.train.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from backprop.train.divergence import TrainingDiverged
+from backprop.train import Callback, EarlyStopping, History, LambdaCallback
+from backprop.train import Checkpoint, load_checkpoint, save_checkpoint
+from backprop.train import TrainingDiverged
 
 __all__ = [
     "ACTIVATIONS",

@@ -23,16 +23,13 @@ draw the same mask for every evaluation.  An entry whose perturbation moves a Re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from backprop.nn.checks import check_X
-from backprop.nn.layers import Dense, Dropout
+from backprop._utils import check_int, render_table
 from backprop.nn.losses import check_sample_weight
-
-if TYPE_CHECKING:
-    from backprop.nn.sequential import Network
+from backprop.nn.propagation import Gradients
+from backprop.nn.sequential import Sequential
 
 __all__ = ["ParamCheck", "GradientCheckReport", "gradient_check", "relative_error"]
 
@@ -99,10 +96,7 @@ class GradientCheckReport:
                 r.param, "x".join(map(str, r.shape)), str(r.checked), str(r.skipped),
                 f"{r.max_relative_error:.2e}", f"{r.mean_relative_error:.2e}", worst,
             ))
-        widths = [max(len(h), *(len(row[i]) for row in lines)) for i, h in enumerate(header)]
-        fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-        rows = [header, ["-" * w for w in widths], *lines]
-        out = [fmt.format(*row).rstrip() for row in rows]
+        out = [render_table(header, lines)]
         verdict = "PASSED" if self.passed else "FAILED"
         out.append(
             f"gradient check {verdict}: max relative error {self.max_relative_error:.2e} "
@@ -113,7 +107,7 @@ class GradientCheckReport:
 
 
 def gradient_check(
-    net: Network,
+    net: Sequential,
     X: Array,
     y: Array,
     eps: float = 1e-6,
@@ -147,118 +141,122 @@ def gradient_check(
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
-    if max_entries is not None and (not isinstance(max_entries, (int, np.integer))
-                                    or max_entries < 1):
-        raise ValueError(f"max_entries must be a positive integer or None, got {max_entries!r}")
+    check_int("max_entries", max_entries, 1, allow_none=True)
     if numeric_dtype is None:
         wider = np.finfo(np.longdouble).nmant > np.finfo(np.float64).nmant
         numeric_dtype = np.longdouble if wider else np.float64
     net64 = net.astype(np.float64)
-    X64 = check_X(X, net64.n_in, np.float64)
+    X64 = net64.check_inputs(X)
     y = net64.check_targets(y, X64.shape[0])
     w = check_sample_weight(sample_weight, X64.shape[0])
-    rng = np.random.default_rng(seed)
-    dropouts = [la for la in net64.layers if isinstance(la, Dropout)]
-    for i, layer in enumerate(dropouts):
+    for i, layer in enumerate(la for la in net64.layers if la.rng is not None):
         layer.rng = np.random.default_rng([seed, i])
-    # the network whose costs are differenced, and its input, in numeric_dtype
-    net_num = net64.astype(numeric_dtype)
-    X_num = X64.astype(numeric_dtype)
-    states = [la.rng.bit_generator.state for la in dropouts]
-    num_dropouts = [la for la in net_num.layers if isinstance(la, Dropout)]
-    kinked = [i for i, la in enumerate(net64.layers)
-              if isinstance(la, Dense) and la.activation.kink]
+    diffs = _CentralDifferences(net64, net64.astype(numeric_dtype), X64, y, w, eps)
+    grads = diffs.backprop()
+    rng = np.random.default_rng(seed)
+    rows = []
+    for li, (layer, g) in enumerate(zip(diffs.net.layers, grads.grads)):
+        for pname, p in layer.params.items():
+            rows.append(diffs.check(p, g[pname], li, type(layer).__name__, pname,
+                                    _entries(p.size, max_entries, rng)))
+    if check_input:
+        rows.append(diffs.check(diffs.X, grads.input_grad, -1, "input", "X",
+                                _entries(diffs.X.size, max_entries, rng)))
+    return GradientCheckReport(rows=rows, threshold=threshold, eps=eps, loss=float(grads.cost),
+                               numeric_dtype=np.dtype(numeric_dtype).name)
 
-    def reset_masks() -> None:
-        for la, la_num, st in zip(dropouts, num_dropouts, states):
-            la.rng.bit_generator.state = st
-            la_num.rng.bit_generator.state = st
 
-    layers = net_num.layers
+def _entries(n: int, max_entries: int | None, rng: np.random.Generator) -> Array:
+    """The flat indices to check: all ``n``, or a sorted random sample of ``max_entries``."""
+    if max_entries is None or max_entries >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=max_entries, replace=False))
 
-    # One forward pass with the fixed masks; a perturbed cost then reruns only the layers from
-    # the perturbed one on (those before it see no change), and a Dense layer updates its own
-    # product z = a_prev @ W + b for the one perturbed entry instead of recomputing it.  For a
-    # wide first layer this makes each cost several times cheaper than a whole forward pass.
-    reset_masks()
-    base_caches, inputs, a = [], [], X_num
-    for layer in layers:
-        inputs.append(a)
-        a, cache = layer.forward(a, training=True)
-        base_caches.append(cache)
 
-    # the L2 term changes only with a perturbed W, and then only in that layer's ||W||^2
-    l2_terms = net_num._l2_terms() if net_num.l2 else {}
-    l2_base = net_num._l2_penalty(False, l2_terms)
+class _CentralDifferences:
+    """The costs ``J(θ ± eps e_i)`` of one network, with fixed dropout masks.
 
-    def l2_penalty(layer: int, pname: str) -> float:
-        """The L2 term with entry of ``pname`` of ``layer`` perturbed (as it is now)."""
-        if pname != "W" or layer not in l2_terms:
-            return l2_base
-        return net_num._l2_penalty(False, {**l2_terms, **net_num._l2_terms(only=layer)})
+    One forward pass with the fixed masks is kept; a perturbed cost then reruns only the layers
+    from the perturbed one on (those before it see no change), and the perturbed layer itself
+    updates its cached output for the one entry when it can (``Layer.forward_perturbed``):
+    for a wide first layer this makes each cost several times cheaper than a forward pass.
+    """
 
-    def cost(start: int, first_z: Array | None, l2: float) -> tuple[float, list[Array]]:
-        """J, and the sign pattern of every kinked z from layer ``start`` on, when the layers
-        from ``start`` on are rerun (``first_z``: the start layer's z, already computed; ``l2``:
-        the L2 term)."""
-        reset_masks()  # every Dropout has its own generator: the same masks as the base pass
-        caches, a = list(base_caches[:start]), inputs[start]
+    def __init__(self, net64: Sequential, net: Sequential, X64: Array, y: Array,
+                 w: Array | None, eps: float) -> None:
+        self.net64, self.net, self.X64, self.y, self.w, self.eps = net64, net, X64, y, w, eps
+        self.X = X64.astype(net.dtype)
+        self.random = [(a, b) for a, b in zip(net64.layers, net.layers) if a.rng is not None]
+        self.states = [a.rng.bit_generator.state for a, _ in self.random]
+        self.kinked = [i for i, la in enumerate(net.layers)
+                       if la.activation is not None and la.activation.kink]
+        self.reset_generators()
+        self.inputs, self.caches, a = [], [], self.X
+        for layer in net.layers:
+            self.inputs.append(a)
+            a, cache = layer.forward(a, training=True)
+            self.caches.append(cache)
+        # the L2 term changes only with a perturbed decayed parameter, and then only in that
+        # layer's terms
+        self.l2_terms = net.l2_terms() if net.l2 else {}
+        self.l2_base = net.l2_penalty(self.l2_terms)
+
+    def reset_generators(self) -> None:
+        """Every layer that draws gets back its starting state: the same masks every pass."""
+        for (a, b), state in zip(self.random, self.states):
+            a.rng.bit_generator.state = state
+            b.rng.bit_generator.state = state
+
+    def backprop(self) -> Gradients:
+        """Backprop's cost, gradients and ``dJ/dX`` in float64, with the same masks."""
+        self.reset_generators()
+        return self.net64.forward_backward(self.X64, self.y, self.w, training=True,
+                                           need_input_grad=True)
+
+    def l2_penalty(self, layer: int, pname: str) -> float:
+        """The L2 term with an entry of ``pname`` of ``layer`` perturbed (as it is now)."""
+        if layer < 0 or pname not in self.net.layers[layer].decayed:
+            return self.l2_base
+        return self.net.l2_penalty({**self.l2_terms, **self.net.l2_terms(only=layer)})
+
+    def cost(self, start: int, pname: str | None, idx: tuple, delta: float
+             ) -> tuple[float, list[Array]]:
+        """J after an entry of layer ``start``'s parameter ``pname`` (or of the input, for
+        ``pname=None``) moved by ``delta``, and the sign pattern of every kinked ``z`` from
+        layer ``start`` on."""
+        self.reset_generators()
+        layers = self.net.layers
+        caches, a = list(self.caches[:start]), self.inputs[start]
         for i in range(start, len(layers)):
-            if i == start and first_z is not None:
-                a_next = layers[i].activation.value(first_z)
-                caches.append((a, first_z, a_next))
-                a = a_next
-            else:
-                a, cache = layers[i].forward(a, training=True)
-                caches.append(cache)
-        J = net_num._data_cost(a, caches, y, w) + l2
-        return J, [caches[i][1] > 0 for i in kinked if i >= start]
+            shortcut = None
+            if i == start:
+                shortcut = layers[i].forward_perturbed(a, self.caches[i], pname, idx, delta)
+            a, cache = shortcut if shortcut is not None else layers[i].forward(a, training=True)
+            caches.append(cache)
+        J = self.net.data_cost(a, caches, self.y, self.w) + self.l2_penalty(start, pname or "")
+        signs = [layers[i].preactivation(caches[i]) > 0 for i in self.kinked if i >= start]
+        return J, signs
 
-    def plain_dense(i: int) -> bool:
-        return isinstance(layers[i], Dense) and type(layers[i]).forward is Dense.forward
-
-    def perturbed_z(li: int, pname: str, idx: tuple, delta: float) -> Array | None:
-        """The layer's z after adding ``delta`` to entry ``idx``, or None (rerun the layer)."""
-        if li < 0:  # the input X[i, j]: row i of the first layer's z moves by delta W[j, :]
-            if not plain_dense(0):
-                return None
-            z = base_caches[0][1].copy()
-            z[idx[0], :] += delta * layers[0].params["W"][idx[1], :]
-            return z
-        if not plain_dense(li):
-            return None
-        z = base_caches[li][1].copy()
-        if pname == "W":  # column k moves by delta a_prev[:, j]
-            z[:, idx[1]] += delta * inputs[li][:, idx[0]]
-        else:  # "b": column k moves by delta
-            z[:, idx[0]] += delta
-        return z
-
-    reset_masks()
-    J0, grads, _, dX = net64._loss_and_grads(X64, y, w, training=True, need_input_grad=True)
-
-    def check(array: Array, grad: Array, layer: int, name: str, pname: str) -> ParamCheck:
-        n = array.size
-        flat = np.arange(n) if max_entries is None or max_entries >= n else np.sort(
-            rng.choice(n, size=max_entries, replace=False))
-        start = max(layer, 0)
+    def check(self, array: Array, grad: Array, layer: int, name: str, pname: str,
+              entries: Array) -> ParamCheck:
+        """Compare ``grad`` with central differences on the chosen entries of ``array`` (a
+        parameter of ``layer``, or the input for ``layer=-1``), perturbed in place."""
+        start, key = max(layer, 0), None if layer < 0 else pname
         errors, skipped = [], 0
         worst = (-1.0, None, 0.0, 0.0)
-        for k in flat:
+        for k in entries:
             idx = np.unravel_index(k, array.shape)
             orig = array[idx]
             results = []
             for sign in (1, -1):
-                array[idx] = orig + sign * eps  # (the L2 term reads the perturbed weights)
-                delta = array[idx] - orig
-                results.append(cost(start, perturbed_z(layer, pname, idx, delta),
-                                    l2_penalty(layer, pname)))
+                array[idx] = orig + sign * self.eps
+                results.append(self.cost(start, key, idx, array[idx] - orig))
             array[idx] = orig
             (j_plus, s_plus), (j_minus, s_minus) = results
             if any(not np.array_equal(a, b) for a, b in zip(s_plus, s_minus)):
                 skipped += 1
                 continue
-            numeric = float((j_plus - j_minus) / (2 * eps))
+            numeric = float((j_plus - j_minus) / (2 * self.eps))
             err = float(relative_error(grad[idx], numeric))
             errors.append(err)
             if err > worst[0]:
@@ -270,12 +268,3 @@ def gradient_check(
             mean_relative_error=float(np.mean(errors)) if errors else 0.0,
             worst_index=worst[1], worst_backprop=worst[2], worst_numeric=worst[3],
         )
-
-    rows = []
-    for li, (layer, g) in enumerate(zip(net_num.layers, grads)):
-        for pname, p in layer.params.items():
-            rows.append(check(p, g[pname], li, type(layer).__name__, pname))
-    if check_input:
-        rows.append(check(X_num, dX, -1, "input", "X"))
-    return GradientCheckReport(rows=rows, threshold=threshold, eps=eps, loss=float(J0),
-                               numeric_dtype=np.dtype(numeric_dtype).name)

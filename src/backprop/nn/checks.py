@@ -17,27 +17,37 @@ __all__ = ["check_X", "check_finite", "check_classes", "check_feature_names"]
 Array = np.ndarray
 
 
-def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "X",
-            finite: bool = True) -> Array:
-    """Validate a feature matrix: 2-D, numeric, finite and (optionally) ``n_in`` columns wide.
+def check_X(X: object, shape: int | Sequence[int] | None = None, dtype: Any = None,
+            name: str = "X", finite: bool = True) -> Array:
+    """Validate a batch of inputs: numeric, finite, at least one row, and (optionally) of
+    trailing shape ``shape`` (an int ``n`` means ``(n,)``: a 2-D feature matrix).
 
-    Returns the array cast to ``dtype`` (no copy when it already is).  Raises ``ValueError``
-    naming the shape, or the first row and column holding a NaN or inf.  ``finite=False``
-    leaves out the NaN/inf check (for a caller that makes it another way; see
-    :func:`check_finite`).
+    Without ``shape`` a 2-D array is expected.  Returns the array cast to ``dtype`` (no copy
+    when it already is).  Raises ``ValueError`` naming the shape, or the first row and column
+    (or index) holding a NaN or inf.  ``finite=False`` leaves out the NaN/inf check (for a
+    caller that makes it another way; see :func:`check_finite`).
     """
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    trailing = None if shape is None else (
+        (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    if trailing is None or len(trailing) == 1:
+        if arr.ndim != 2:
+            raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    elif arr.ndim != len(trailing) + 1:
+        raise ValueError(f"{name} must have shape (n_samples, {', '.join(map(str, trailing))}), "
+                         f"got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} has no rows (shape {arr.shape})")
-    if n_in is not None and arr.shape[1] != n_in:
-        raise ValueError(
-            f"{name} has {arr.shape[1]} features (shape {arr.shape}) but the first layer "
-            f"expects n_in={n_in}"
-        )
+    if trailing is not None and arr.shape[1:] != trailing:
+        if len(trailing) == 1:
+            raise ValueError(
+                f"{name} has {arr.shape[1]} features (shape {arr.shape}) but the first layer "
+                f"expects n_in={trailing[0]}"
+            )
+        raise ValueError(f"{name} has shape {arr.shape} but the first layer expects "
+                         f"(n_samples, {', '.join(map(str, trailing))})")
     if dtype is not None:
         arr = arr.astype(dtype, copy=False)
     if finite:
@@ -46,12 +56,14 @@ def check_X(X: object, n_in: int | None = None, dtype: Any = None, name: str = "
 
 
 def check_finite(arr: Array, name: str = "X", first_row: int = 0) -> None:
-    """Raise ``ValueError`` naming the first row and column of the 2-D ``arr`` that holds a NaN
-    or inf (rows counted from ``first_row``: ``arr`` may be a chunk of a larger matrix)."""
+    """Raise ``ValueError`` naming the first row and column (or index past the row, for
+    higher ranks) of ``arr`` that holds a NaN or inf (rows counted from ``first_row``: ``arr``
+    may be a chunk of a larger batch)."""
     bad = _kernels.first_nonfinite(arr)
     if bad is not None:
-        i, j = bad
-        raise ValueError(f"{name} contains {arr[i, j]} at row {first_row + i}, column {j}")
+        i, rest = bad[0], tuple(int(j) for j in bad[1:])
+        where = f"column {rest[0]}" if len(rest) == 1 else f"index {rest}"
+        raise ValueError(f"{name} contains {arr[bad]} at row {first_row + int(i)}, {where}")
 
 
 def check_classes(classes: Sequence[Any] | None, loss: Loss, n_out: int) -> list[Any] | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backprop import _kernels
 from backprop.nn.activations import log_softmax, softplus
 
 __all__ = [
@@ -24,8 +25,7 @@ __all__ = [
     "CategoricalCrossEntropy",
     "MeanSquaredError",
     "LOSSES",
-    "get_loss",
-]
+    "get_loss", "loss_for_output"]
 
 Array = np.ndarray
 _LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps log terms at -100; we do the same
@@ -279,7 +279,13 @@ class CategoricalCrossEntropy(Loss):
         return dz
 
     def accuracy(self, a: Array, y: Array) -> float:
-        """Fraction of rows whose arg-max matches the label."""
+        """Fraction of rows whose arg-max matches the label (integer labels of a float32 or
+        float64 output: counted by one kernel pass instead of four NumPy passes)."""
+        if y.ndim == 1 and y.dtype == np.int64 and a.dtype in (np.float32, np.float64) \
+                and a.flags.c_contiguous:
+            kernel = _kernels.get("argmax_hits")
+            if kernel is not None:
+                return kernel(a, y) / y.shape[0]
         labels = y if y.ndim == 1 else y.argmax(axis=1)
         return float(np.mean(a.argmax(axis=1) == labels))
 
@@ -341,3 +347,13 @@ def get_loss(loss: str | Loss) -> Loss:
             f"unknown loss {loss!r}; choose one of {sorted(LOSSES) + sorted(_LOSS_ALIASES)}"
         )
     return LOSSES[key]()
+
+
+def loss_for_output(activation: str) -> str:
+    """The natural loss of an output activation: the loss fused with it (``"sigmoid"`` ->
+    ``"binary_crossentropy"``, ``"softmax"`` -> ``"categorical_crossentropy"``), ``"mse"`` for
+    any other output."""
+    for name, cls in LOSSES.items():
+        if cls.fused_activation == activation:
+            return name
+    return "mse"

@@ -43,8 +43,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from backprop.data import feature_scale
 from backprop.nn.activations import ACTIVATIONS, log_softmax, sigmoid, softplus
-from backprop.nn.layers import INIT_ALIASES, INITIALIZERS, Standardize, as_rng
-from backprop.nn.sequential import Network, mlp
+from backprop._utils import as_rng
+from backprop.nn.layers import INIT_ALIASES, INITIALIZERS, Standardize
+from backprop.model import Network, mlp
 from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
 from backprop.sklearn._files import ModelFileMixin, label_dtype
 from backprop.train.callbacks import Callback, History

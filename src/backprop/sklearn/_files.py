@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from backprop.io import model_file as io
 from backprop.nn.layers import Dense, Dropout
-from backprop.nn.sequential import Network
+from backprop.model import Network
 from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
 
 __all__ = ["ModelFileMixin", "META_KEY", "label_dtype"]

@@ -8,22 +8,26 @@ stops training after that epoch; ``on_batch_end`` returning True stops it after 
 that the run can resume from it).
 
 A callback whose state matters for an exact resume (EarlyStopping's best value and weights)
-implements :meth:`Callback.state_dict` and :meth:`Callback.load_state_dict`.
+implements :meth:`Callback.state_dict`, :meth:`Callback.check_state` and
+:meth:`Callback.load_state_dict`.  Its state is the project's one state shape: a flat dict from
+names to arrays or JSON-able values (a checkpoint stores the arrays as tensors and the rest in
+its JSON header).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from backprop.nn.sequential import Network
+from backprop._utils import check_int, check_real, is_count, is_real
 
-__all__ = ["History", "Callback", "LambdaCallback", "EarlyStopping"]
+if TYPE_CHECKING:
+    from backprop.nn.sequential import Sequential as Network
+
+__all__ = ["History", "Callback", "LambdaCallback", "MonitorCallback"]
 
 Array = np.ndarray
 
@@ -75,7 +79,7 @@ class History:
 
 
 class Callback:
-    """Hooks called by :func:`backprop.training.fit` (see the module docstring)."""
+    """Hooks called by :func:`backprop.train.fit` (see the module docstring)."""
 
     def on_train_begin(self, network: Network) -> None:
         """Called once before the first epoch (also when a run resumes)."""
@@ -92,19 +96,18 @@ class Callback:
     def on_train_end(self, network: Network, history: History) -> None:
         """Called once after the last epoch (also after an early stop or an interrupt)."""
 
-    def state_dict(self) -> tuple[dict[str, Any], dict[str, Array]]:
-        """The callback's state for a checkpoint: a JSON-able dict and named arrays."""
-        return {}, {}
+    def state_dict(self) -> dict[str, Any]:
+        """The callback's state for a checkpoint: names to arrays or JSON-able values.  An
+        entry ``"config"`` holds the settings that must not change on resume."""
+        return {}
 
-    def load_state_dict(self, state: dict[str, Any], arrays: dict[str, Array]) -> None:
-        """Restore what :meth:`state_dict` returned (called after ``on_train_begin``)."""
-
-    def check_state(self, state: dict[str, Any], arrays: dict[str, Array],
-                    network: Network) -> str | None:
-        """Before a resume: what is wrong with ``state`` and ``arrays`` (a :meth:`state_dict`
-        read back from a checkpoint) for ``network``, or None.  :meth:`load_state_dict` may
-        then trust them."""
+    def check_state(self, state: dict[str, Any], network: Network) -> str | None:
+        """Before a resume: what is wrong with ``state`` (a :meth:`state_dict` read back from
+        a checkpoint) for ``network``, or None.  :meth:`load_state_dict` may then trust it."""
         return None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (called after ``on_train_begin``)."""
 
 
 class LambdaCallback(Callback):
@@ -118,113 +121,97 @@ class LambdaCallback(Callback):
         return bool(self._fn(epoch, logs, history))
 
 
-class EarlyStopping(Callback):
-    """Stop once ``monitor`` has failed to improve by more than ``min_delta`` for more than
-    ``patience`` consecutive epochs (training ends after ``patience + 1`` epochs without
-    improvement, like scikit-learn's ``n_iter_no_change``); with ``restore_best_weights`` the
-    network ends with the weights of its best epoch.
+class MonitorCallback(Callback):
+    """Watch one number per epoch: keep its best value, count the epochs without improvement,
+    and (with ``restore_best``) keep the network's state at the best epoch.
 
-    ``monitor`` defaults to ``"val_loss"`` and falls back to ``"loss"`` when there is no
-    validation data.  Metrics named ``*accuracy`` are maximised, others minimised.
+    The rule, shared by :class:`backprop.EarlyStopping` and the scikit-learn estimators: an
+    epoch *improves* when its value beats the best by more than ``min_delta`` (lower is better
+    for ``mode="min"``, higher for ``"max"``); ``wait`` counts the epochs since the last one
+    that improved, and :meth:`observe` returns True once ``wait > patience``.  The best value
+    (and state) move at an improvement, or, with ``track_any_gain``, at any strict gain even
+    below ``min_delta`` (scikit-learn's rule).
+
+    Subclasses call :meth:`observe` with the epoch's value.
     """
 
-    def __init__(
-        self,
-        patience: int = 5,
-        monitor: str = "val_loss",
-        min_delta: float = 0.0,
-        restore_best_weights: bool = True,
-    ) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) \
-                or patience < 0:
-            raise ValueError(f"patience must be a non-negative integer, got {patience!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) \
-                or not 0 <= min_delta < math.inf:
-            raise ValueError(f"min_delta must be a non-negative number, got {min_delta!r}")
-        if not isinstance(monitor, str):
-            raise ValueError(f"monitor must be a metric name such as 'val_loss', got {monitor!r}")
+    def __init__(self, patience: int, min_delta: float = 0.0, mode: str = "min",
+                 restore_best: bool = True, track_any_gain: bool = False) -> None:
+        check_int("patience", patience, 0)
+        check_real("min_delta", min_delta, 0.0, math.inf, high_open=True,
+                   what="a non-negative number")
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.patience = int(patience)
-        self.monitor = monitor
         self.min_delta = float(min_delta)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.mode = mode
+        self.restore_best = bool(restore_best)
+        self.track_any_gain = bool(track_any_gain)
+        self.network: Network | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the record."""
         self.best: float | None = None
         self.best_epoch: int | None = None
-        self.best_weights: list[dict[str, Array]] | None = None
+        #: the network's state (``Sequential.state_dict``) at the best epoch, when kept
+        self.best_state: dict[str, Any] | None = None
         self.wait = 0
-        self._network: Network | None = None
 
     def on_train_begin(self, network: Network) -> None:
-        """Reset the record."""
-        self._network = network
-        self.best, self.best_epoch, self.best_weights, self.wait = None, None, None, 0
+        """Remember the network and start a fresh record."""
+        self.network = network
+        self.reset()
 
-    def _key(self, logs: dict[str, float]) -> str:
-        if self.monitor in logs:
-            return self.monitor
-        if self.monitor.startswith("val_") and self.monitor[4:] in logs:
-            return self.monitor[4:]
-        raise ValueError(f"EarlyStopping monitors {self.monitor!r}, not in {sorted(logs)}")
+    def _gain(self, value: float, margin: float) -> bool:
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - margin
+        return value > self.best + margin
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, float], history: History) -> bool:
-        """Track the best value; True once more than ``patience`` epochs passed without
-        improvement."""
-        key = self._key(logs)
-        value = logs[key]
-        if key.endswith("accuracy"):
-            improved = self.best is None or value > self.best + self.min_delta
-        else:
-            improved = self.best is None or value < self.best - self.min_delta
-        if improved:
-            self.best, self.best_epoch, self.wait = value, epoch, 0
-            if self.restore_best_weights:
-                self.best_weights = self._network.get_weights()
-            return False
-        self.wait += 1
+    def observe(self, epoch: int, value: float) -> bool:
+        """Record the value of ``epoch``; True once more than ``patience`` epochs passed
+        without improvement."""
+        improved = self._gain(value, self.min_delta)
+        self.wait = 0 if improved else self.wait + 1
+        if improved or (self.track_any_gain and self._gain(value, 0.0)):
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best and self.network is not None:
+                self.best_state = self.network.state_dict()
         return self.wait > self.patience
 
-    def on_train_end(self, network: Network, history: History) -> None:
-        """Restore the best weights (when asked to), unless the run was interrupted: an
-        interrupted run keeps its current weights so that it can resume exactly."""
-        if self.restore_best_weights and self.best_weights is not None and not history.interrupted:
-            network.set_weights(self.best_weights)
+    def restore(self, network: Network) -> bool:
+        """Load the best epoch's state into ``network``; False when none was kept."""
+        if self.best_state is None:
+            return False
+        network.load_state_dict(self.best_state)
+        return True
 
-    def state_dict(self) -> tuple[dict[str, Any], dict[str, Array]]:
-        """Best value and epoch, patience counter, and the best weights as arrays."""
-        arrays = {}
-        for i, layer_weights in enumerate(self.best_weights or []):
-            for k, v in layer_weights.items():
-                arrays[f"best.{i}.{k}"] = v
-        state = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                 "has_best_weights": self.best_weights is not None,
-                 "config": {"patience": self.patience, "monitor": self.monitor,
-                            "min_delta": self.min_delta,
-                            "restore_best_weights": self.restore_best_weights}}
-        return state, arrays
+    def state_dict(self) -> dict[str, Any]:
+        """Best value and epoch, the count, and the best state under ``"best."`` names."""
+        state: dict[str, Any] = {"best": self.best, "best_epoch": self.best_epoch,
+                                 "wait": self.wait, "has_best_state": self.best_state is not None}
+        for key, value in (self.best_state or {}).items():
+            state[f"best.{key}"] = value
+        return state
 
-    def check_state(self, state: dict[str, Any], arrays: dict[str, Array],
-                    network: Network) -> str | None:
-        """A record whose numbers are not numbers, or whose best weights do not fit the
+    def check_state(self, state: dict[str, Any], network: Network) -> str | None:
+        """A record whose numbers are not numbers, or whose best state does not fit the
         network, is refused before anything is restored."""
-        from backprop.train.checkpoint import _is_count, _is_real
-
-        if not ((state.get("best") is None or _is_real(state["best"]))
-                and (state.get("best_epoch") is None or _is_count(state["best_epoch"]))
-                and _is_count(state.get("wait"))):
+        if not ((state.get("best") is None or is_real(state["best"]))
+                and (state.get("best_epoch") is None or is_count(state["best_epoch"]))
+                and is_count(state.get("wait"))):
             return "malformed state"
-        expected = {f"best.{i}.{k}": p.shape for i, layer in enumerate(network.layers)
-                    for k, p in layer.params.items()}
-        if state.get("has_best_weights") and \
-                {k: a.shape for k, a in arrays.items()} != expected:
+        best = {k[5:]: v for k, v in state.items() if k.startswith("best.")}
+        if state.get("has_best_state") and network.check_state(best) is not None:
             return "its saved weights do not fit the network"
         return None
 
-    def load_state_dict(self, state: dict[str, Any], arrays: dict[str, Array]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the record saved by :meth:`state_dict`."""
         self.best, self.best_epoch = state["best"], state["best_epoch"]
         self.wait = int(state["wait"])
-        self.best_weights = None
-        if state.get("has_best_weights") and self._network is not None:
-            self.best_weights = [
-                {k: arrays[f"best.{i}.{k}"].copy() for k in layer.params}
-                for i, layer in enumerate(self._network.layers)
-            ]
+        self.best_state = None
+        if state.get("has_best_state"):
+            self.best_state = {k[5:]: v for k, v in state.items() if k.startswith("best.")}

@@ -1,22 +1,17 @@
 """Checkpoints: everything needed to continue a training run exactly where it stopped.
 
-A checkpoint is the model file's container (:mod:`backprop.io`: safetensors, JSON header,
-checksum, atomic write) with ``kind == "checkpoint"``.  Beside the network's arrays
-(``layers.<i>.<name>``) it holds::
-
-    optimizer.<i>.<slot>      the optimizer's state arrays (Adam's m and v, SGD's momentum ...)
-    run.order                 this epoch's order of the training rows (a run stopped mid-epoch)
-    run.train_rows, run.val_rows
-                              the rows of a validation split
-    callbacks.<j>.<name>      array state of callback j (EarlyStopping's best weights)
-
-and in its JSON header: the model header (architecture, classes, feature names, metadata), the
-optimizer's class, hyperparameters, step count and initial learning rate, the position in the
-run (epoch, batches done in that epoch, the epoch's running loss and accuracy sums, global
-step), the bit-generator states of the shuffling and of every Dropout layer, the history so
-far, each callback's JSON state, and the run's *settings* (architecture, data shape and hash,
-batch size, optimizer, schedule, seed ...).  Resuming compares the settings with the new call's
-and refuses, listing every difference, when they disagree.
+A checkpoint is the container of :mod:`backprop.io.container` (safetensors, JSON header,
+checksum, atomic write) with ``kind == "checkpoint"``.  Each part of the run is a state dict of
+the one shape the project uses (names to arrays or JSON-able values): the network's
+(``Sequential.state_dict``: parameters, buffers, layer generators), the optimizer's, each
+callback's, and the run's own position.  The arrays become tensors named ``<part>.<name>``
+(``network.layers.0.W``, ``optimizer.slots.0.m``, ``callbacks.0.best.layers.0.W``,
+``run.order``); everything else goes to the JSON header, which also holds the model header
+(architecture, classes, feature names, metadata), the optimizer's class, hyperparameters and
+initial learning rate, the history so far, and the run's *settings* (architecture, data shape
+and hash, batch size, optimizer, schedule, seed ...).  Resuming compares the settings with the
+new call's and refuses, listing every difference, when they disagree; then every part is
+checked against the live run before anything is restored into it.
 """
 
 from __future__ import annotations
@@ -29,19 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop.io.model_file import (
-    FileContents,
-    ModelFileError,
-    _model_header,
-    check_weights,
-    network_from_contents,
-    network_tensors,
-    read_safetensors,
-    write_safetensors,
-)
+from backprop._utils import is_count, is_real
+from backprop.io.container import ModelFileError, check_weights, read_safetensors, write_safetensors
 
 if TYPE_CHECKING:
-    from backprop.nn.sequential import Network
+    from backprop.nn.sequential import Sequential
+    from backprop.optim import Optimizer
     from backprop.train.callbacks import Callback
 
 __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint",
@@ -50,6 +38,7 @@ __all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint
 Array = np.ndarray
 PathLike = str | os.PathLike[str]
 KIND = "checkpoint"
+_RUN_ARRAYS = ("order", "train_rows", "val_rows")
 
 
 @dataclass
@@ -58,32 +47,32 @@ class Checkpoint:
 
     Attributes
     ----------
-    network : Network
-        Weights, architecture, classes, feature names, metadata.
+    network : dict
+        ``Sequential.state_dict()``: parameters, buffers and layer generator states.
+    model : dict
+        The model header (architecture, classes, feature names, metadata).
     optimizer : dict
-        ``{"class": str, "hyperparameters": dict, "base_lr": float, "step": int,
-        "slots": list of dict of arrays, or None}``.
+        ``{"class": str, "hyperparameters": dict, "base_lr": float, "state": dict}`` with the
+        optimizer's ``state_dict()``.
     progress : dict
         ``{"epoch": int, "batch": int, "loss_sum": float, "acc_sum": float,
         "global_step": int}``: ``batch`` batches of epoch ``epoch`` are done.
     rng_state : dict
         The shuffling generator's ``bit_generator.state``.
-    dropout_states : list of dict
-        Each Dropout layer's generator state, in layer order.
     history : dict
-        ``{"history": {key: [floats]}, "epoch": [ints]}``.
+        ``History.state_dict()``.
     callbacks : list of dict
-        ``{"class": str, "state": dict, "arrays": dict of arrays}`` per callback.
+        ``{"class": str, "state": Callback.state_dict()}`` per callback.
     settings : dict
         What must not change on resume.
     order, train_rows, val_rows : ndarray or None
     """
 
-    network: Network
+    network: dict[str, Any]
+    model: dict[str, Any]
     optimizer: dict[str, Any]
     progress: dict[str, Any]
     rng_state: dict[str, Any]
-    dropout_states: list[dict[str, Any]]
     history: dict[str, Any]
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
@@ -115,40 +104,55 @@ def settings_differences(saved: dict[str, Any], current: dict[str, Any]) -> list
     return lines
 
 
+def _pack(prefix: str, state: dict[str, Any], tensors: dict[str, Array]) -> dict[str, Any]:
+    """Move the arrays of a state dict into ``tensors`` (as ``<prefix>.<name>``); return the
+    JSON part, with the array names listed under ``"arrays"``."""
+    values, names = {}, []
+    for key, value in state.items():
+        if isinstance(value, np.ndarray):
+            tensors[f"{prefix}.{key}"] = value
+            names.append(key)
+        else:
+            values[key] = value
+    return {"values": values, "arrays": sorted(names)}
+
+
+def _unpack(prefix: str, part: Any, tensors: dict[str, Array], name: str) -> dict[str, Any]:
+    """The state dict :func:`_pack` split."""
+    try:
+        state = dict(part["values"])
+        for key in part["arrays"]:
+            state[key] = tensors[f"{prefix}.{key}"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{name}: checkpoint part {prefix!r} is malformed or misses the "
+                             f"array {exc}") from None
+    return state
+
+
 def save_checkpoint(path: PathLike, ckpt: Checkpoint) -> None:
     """Write ``ckpt`` to ``path`` atomically (temp file, fsync, rename, fsync the folder).
 
     Raises ``ValueError`` for non-finite weights: a checkpoint never holds NaN or inf.
     """
-    tensors: dict[str, Array] = dict(network_tensors(ckpt.network))
+    tensors: dict[str, Array] = {}
+    network = _pack("network", ckpt.network, tensors)
     check_weights(tensors, "checkpoint")
-    slots = ckpt.optimizer.get("slots")
-    slot_names: list[list[str]] | None = None
-    if slots is not None:
-        slot_names = []
-        for i, s in enumerate(slots):
-            slot_names.append(sorted(s))
-            for name, arr in s.items():
-                tensors[f"optimizer.{i}.{name}"] = arr
-    for name in ("order", "train_rows", "val_rows"):
-        arr = getattr(ckpt, name)
+    optimizer = {k: v for k, v in ckpt.optimizer.items() if k != "state"}
+    optimizer["state"] = _pack("optimizer", ckpt.optimizer["state"], tensors)
+    callbacks = [{"class": cb["class"], "state": _pack(f"callbacks.{j}", cb["state"], tensors)}
+                 for j, cb in enumerate(ckpt.callbacks)]
+    for key in _RUN_ARRAYS:
+        arr = getattr(ckpt, key)
         if arr is not None:
-            tensors[f"run.{name}"] = np.asarray(arr, dtype=np.int64)
-    callbacks_json = []
-    for j, cb in enumerate(ckpt.callbacks):
-        for name, arr in cb["arrays"].items():
-            tensors[f"callbacks.{j}.{name}"] = arr
-        callbacks_json.append({"class": cb["class"], "state": cb["state"],
-                               "arrays": sorted(cb["arrays"])})
+            tensors[f"run.{key}"] = np.asarray(arr, dtype=np.int64)
     header = {
-        "model": _model_header(ckpt.network),
-        "optimizer": {k: v for k, v in ckpt.optimizer.items() if k != "slots"}
-        | {"slot_names": slot_names},
+        "model": ckpt.model,
+        "network": network,
+        "optimizer": optimizer,
         "progress": ckpt.progress,
         "rng_state": ckpt.rng_state,
-        "dropout_states": ckpt.dropout_states,
         "history": ckpt.history,
-        "callbacks": callbacks_json,
+        "callbacks": callbacks,
         "settings": ckpt.settings,
     }
     write_safetensors(path, tensors, header, kind=KIND)
@@ -162,82 +166,85 @@ def _require(header: dict[str, Any], key: str, kind: type, name: str) -> Any:
 
 
 def load_checkpoint(path: PathLike) -> Checkpoint:
-    """Read and validate a checkpoint written by :func:`save_checkpoint`.
+    """Read a checkpoint written by :func:`save_checkpoint` and check its structure.
 
     Raises :class:`backprop.ModelFileError` for a missing, truncated, corrupted or edited file.
+    Whether it fits a given run is :func:`check_restorable`'s question.
     """
     name = os.fspath(path)
     contents = read_safetensors(name, kind=KIND)
     header, tensors = contents.header, contents.tensors
-    model = _require(header, "model", dict, name)
-    net = network_from_contents(
-        FileContents({k: v for k, v in tensors.items() if k.startswith("layers.")}, model,
-                     contents.format_version, "model", contents.size), name)
-    opt = dict(_require(header, "optimizer", dict, name))
-    slot_names = opt.pop("slot_names", None)
-    try:
-        opt["slots"] = None if slot_names is None else [
-            {s: tensors[f"optimizer.{i}.{s}"] for s in names} for i, names in enumerate(slot_names)
-        ]
-        callbacks = [
-            {"class": cb["class"], "state": cb["state"],
-             "arrays": {a: tensors[f"callbacks.{j}.{a}"] for a in cb["arrays"]}}
-            for j, cb in enumerate(_require(header, "callbacks", list, name))
-        ]
-    except (KeyError, TypeError) as exc:
-        raise ModelFileError(f"{name}: checkpoint is missing the array {exc}") from None
+    optimizer = dict(_require(header, "optimizer", dict, name))
+    optimizer["state"] = _unpack("optimizer", optimizer.get("state"), tensors, name)
+    callbacks = []
+    for j, cb in enumerate(_require(header, "callbacks", list, name)):
+        if not isinstance(cb, dict):
+            raise ModelFileError(f"{name}: checkpoint callback {j} is malformed")
+        callbacks.append({"class": cb.get("class"),
+                          "state": _unpack(f"callbacks.{j}", cb.get("state"), tensors, name)})
     progress = _require(header, "progress", dict, name)
     for key in ("epoch", "batch", "global_step"):
-        if not isinstance(progress.get(key), int) or progress[key] < 0:
+        if not is_count(progress.get(key)):
             raise ModelFileError(f"{name}: checkpoint progress {key!r} is malformed")
     return Checkpoint(
-        network=net,
-        optimizer=opt,
+        network=_unpack("network", header.get("network"), tensors, name),
+        model=_require(header, "model", dict, name),
+        optimizer=optimizer,
         progress=progress,
         rng_state=_require(header, "rng_state", dict, name),
-        dropout_states=_require(header, "dropout_states", list, name),
         history=_require(header, "history", dict, name),
         callbacks=callbacks,
         settings=_require(header, "settings", dict, name),
-        order=tensors.get("run.order"),
-        train_rows=tensors.get("run.train_rows"),
-        val_rows=tensors.get("run.val_rows"),
+        **{key: tensors.get(f"run.{key}") for key in _RUN_ARRAYS},
     )
 
 
-def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: int,
+def check_restorable(ckpt: Checkpoint, network: Sequential, optimizer: Optimizer, m: int,
                      batch_size: int | None, path: PathLike,
                      callbacks: Sequence[Callback] = ()) -> None:
     """Check everything a resume will read from ``ckpt`` against the run it continues, so that
     resuming either succeeds or changes nothing (the JSON header is not covered by the file's
     checksum: an edited one must fail here, not halfway through restoring).
 
-    ``params`` are the network's parameter arrays, ``m`` the number of rows of X (before a
-    validation split); each of the run's ``callbacks`` checks its own saved state
-    (:meth:`Callback.check_state`).  Raises :class:`ModelFileError`.
+    ``m`` is the number of rows of X (before a validation split); the network, the optimizer
+    and each callback check their own saved state.  Raises :class:`ModelFileError`.
     """
     name = os.fspath(path)
 
     def bad(what: str) -> ModelFileError:
         return ModelFileError(f"{name}: cannot resume: {what}")
 
-    slots = ckpt.optimizer.get("slots")
-    if slots is not None:
-        if len(slots) != len(params):
-            raise bad(f"optimizer state for {len(slots)} arrays, the network has {len(params)}")
-        for i, (s, p) in enumerate(zip(slots, params)):
-            for k, v in s.items():
-                if v.shape != p.shape or v.dtype != p.dtype:
-                    raise bad(f"optimizer state {i}.{k} is {v.dtype}{list(v.shape)}, the "
-                              f"parameter {p.dtype}{list(p.shape)}")
-    if len(ckpt.dropout_states) != n_dropouts:
-        raise bad(f"{len(ckpt.dropout_states)} dropout generator states for {n_dropouts} "
-                  "Dropout layers")
-    for state in [ckpt.rng_state, *ckpt.dropout_states]:
-        try:
-            np.random.default_rng().bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as exc:
-            raise bad(f"invalid random generator state ({exc})") from None
+    problem = network.check_state(ckpt.network)
+    if problem is not None:
+        raise bad(f"the network state does not fit: {problem}")
+    problem = optimizer.check_state(ckpt.optimizer["state"], network.parameters())
+    if problem is not None:
+        raise bad(f"the optimizer state does not fit: {problem}")
+    try:
+        np.random.default_rng().bit_generator.state = ckpt.rng_state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise bad(f"invalid random generator state ({exc})") from None
+    _check_position(ckpt, m, batch_size, bad)
+    for key in ("loss_sum", "acc_sum"):
+        if not is_real(ckpt.progress.get(key)):
+            raise bad(f"{key} is {ckpt.progress.get(key)!r}")
+    if not is_real(ckpt.optimizer.get("base_lr")):
+        raise bad(f"base_lr is {ckpt.optimizer.get('base_lr')!r}")
+    hist = ckpt.history
+    if not (isinstance(hist.get("history"), dict) and isinstance(hist.get("epoch"), list)
+            and all(isinstance(v, list) and all(map(is_real, v))
+                    for v in hist["history"].values())
+            and all(map(is_count, hist["epoch"]))
+            and (hist.get("stopped_epoch") is None or is_count(hist["stopped_epoch"]))):
+        raise bad("malformed history")
+    for j, (cb, saved) in enumerate(zip(callbacks, ckpt.callbacks)):
+        problem = cb.check_state(saved["state"], network)
+        if problem is not None:
+            raise bad(f"callback {j} ({saved.get('class')}): {problem}")
+
+
+def _check_position(ckpt: Checkpoint, m: int, batch_size: int | None, bad: Any) -> None:
+    """The rows of a validation split, the position in the epoch and the epoch's row order."""
     rows = m
     for key in ("train_rows", "val_rows"):
         arr = getattr(ckpt, key)
@@ -246,43 +253,13 @@ def check_restorable(ckpt: Checkpoint, params: list[Array], n_dropouts: int, m: 
             raise bad(f"{key} are not row indices of the {m} training rows")
     if ckpt.train_rows is not None:
         rows = ckpt.train_rows.size
-    p = ckpt.progress
+    batch = ckpt.progress["batch"]
     n_batches = 1 if batch_size is None else -(-rows // batch_size)
-    if p["batch"] >= n_batches:
-        raise bad(f"position batch {p['batch']} of an epoch of {n_batches} batches")
+    if batch >= n_batches:
+        raise bad(f"position batch {batch} of an epoch of {n_batches} batches")
     # a run stopped inside a shuffled epoch saves that epoch's order, and only then
-    if (ckpt.order is not None) != bool(p["batch"] and ckpt.settings.get("shuffle")):
+    if (ckpt.order is not None) != bool(batch and ckpt.settings.get("shuffle")):
         raise bad("this epoch's row order is " + ("missing" if ckpt.order is None
                                                    else "present although nothing uses it"))
     if ckpt.order is not None and not np.array_equal(np.sort(ckpt.order), np.arange(rows)):
         raise bad("this epoch's row order is not a permutation of the training rows")
-    for key in ("loss_sum", "acc_sum", "base_lr"):
-        value = p.get(key) if key != "base_lr" else ckpt.optimizer.get(key)
-        if not _is_real(value):
-            raise bad(f"{key} is {value!r}")
-    hist = ckpt.history
-    if not (isinstance(hist.get("history"), dict) and isinstance(hist.get("epoch"), list)
-            and all(isinstance(v, list) and all(map(_is_real, v))
-                    for v in hist["history"].values())
-            and all(map(_is_count, hist["epoch"]))
-            and (hist.get("stopped_epoch") is None or _is_count(hist["stopped_epoch"]))):
-        raise bad("malformed history")
-    for j, saved in enumerate(ckpt.callbacks):
-        state = saved.get("state")
-        if not isinstance(state, dict):
-            raise bad(f"malformed state of callback {j}")
-        if j < len(callbacks):
-            # the checkpoint's network: its architecture is the run's (settings compared)
-            problem = callbacks[j].check_state(state, saved["arrays"], ckpt.network)
-            if problem is not None:
-                raise bad(f"callback {j} ({saved.get('class')}): {problem}")
-
-
-def _is_real(value: Any) -> bool:
-    """A JSON number (not a bool)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _is_count(value: Any) -> bool:
-    """A non-negative JSON integer (not a bool)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

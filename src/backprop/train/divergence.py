@@ -1,9 +1,9 @@
 """The divergence guard: a non-finite cost or gradient stops training before it does harm.
 
-:func:`backprop.training.train_step` checks the batch cost ``J`` and the updated parameters
+:func:`backprop.train.step.train_step` checks the batch cost ``J`` and the updated parameters
 *after* the optimizer step (a NaN or inf in a gradient reaches the parameters through the
 update; the optimizer's kernels report it as they write, else one read pass looks).
-When one shows up, :func:`backprop.training.fit` rebuilds the weights of the last good step by
+When one shows up, :func:`backprop.train.fit` rebuilds the state of the last good step by
 replaying the epoch's steps from a copy taken at its start, then names the culprit:
 :func:`first_nonfinite_gradient` gives the layer and parameter where the first non-finite
 gradient appeared (in back-propagation order, from the output layer down);
@@ -20,9 +20,9 @@ import numpy as np
 from backprop import _kernels
 
 if TYPE_CHECKING:
-    from backprop.nn.sequential import Network
+    from backprop.nn.sequential import Sequential
 
-__all__ = ["TrainingDiverged", "is_finite", "first_nonfinite_gradient", "first_nonfinite_forward"]
+__all__ = ["TrainingDiverged", "first_nonfinite_gradient", "first_nonfinite_forward"]
 
 Array = np.ndarray
 
@@ -60,10 +60,6 @@ class TrainingDiverged(RuntimeError):
         self.layer, self.where, self.value, self.restored = layer, where, value, restored
 
 
-#: True when an array holds no NaN or inf (one pass; see :func:`backprop._kernels.all_finite`)
-is_finite = _kernels.all_finite
-
-
 def _first_bad_value(arr: Array) -> float:
     return float(arr[_kernels.first_nonfinite(arr)])
 
@@ -73,21 +69,21 @@ def first_nonfinite_gradient(grads: list[dict[str, Array]]) -> tuple[int, str, f
     order (output layer first), or None when every gradient is finite."""
     for i in range(len(grads) - 1, -1, -1):
         for name, g in grads[i].items():
-            if not is_finite(g):
+            if not _kernels.all_finite(g):
                 return i, name, _first_bad_value(g)
     return None
 
 
-def first_nonfinite_forward(network: Network, X: Array) -> tuple[int, str, float] | None:
+def first_nonfinite_forward(network: Sequential, X: Array) -> tuple[int, str, float] | None:
     """Replay forward propagation of ``X`` (dropout off) and return ``(layer, "z" or "a",
     value)`` for the first layer whose pre-activation or output is not finite, or None."""
     a = X
     with np.errstate(all="ignore"):
         for i, layer in enumerate(network.layers):
             a, cache = layer.forward(a, training=False)
-            z = cache[1] if isinstance(cache, tuple) and len(cache) == 3 else None
-            if z is not None and not is_finite(z):
+            z = layer.preactivation(cache)
+            if z is not None and not _kernels.all_finite(z):
                 return i, "pre-activation z", _first_bad_value(z)
-            if not is_finite(a):
+            if not _kernels.all_finite(a):
                 return i, "output a", _first_bad_value(a)
     return None
