@@ -61,6 +61,7 @@ def test_gradients_flow_through_standardize_layers(rng):
     report = bp.gradient_check(net, X, rng.normal(100, 20, size=12))
     assert report.passed and report.max_relative_error < 1e-7
     assert [r.param for r in report.rows] == ["W", "b", "W", "b", "X"]
-    with pytest.raises(ValueError, match="Standardize has 2 features but the adjacent Dense "
-                                         "layer has width 3"):
+    chain = (r"layer sizes do not chain: layers\[0\] \(Standardize\) returns \(2,\) but "
+             r"layers\[1\] \(Dense\) expects \(3,\)")
+    with pytest.raises(ValueError, match=chain):
         bp.Network([bp.Standardize([0, 0], [1, 1]), bp.Dense(3, 1, "linear")], loss="mse")
