@@ -188,9 +188,12 @@ class _CentralDifferences:
         self.X = X64.astype(net.dtype)
         self.random = [(a, b) for a, b in zip(net64.layers, net.layers) if a.rng is not None]
         self.states = [a.rng.bit_generator.state for a, _ in self.random]
+        # buffers a training pass changes (running statistics) start every pass where they were
+        self.buffers = [(arr, arr.copy()) for n in (net64, net) for layer in n.layers
+                        for arr in layer.buffers.values()]
         self.kinked = [i for i, la in enumerate(net.layers)
                        if la.activation is not None and la.activation.kink]
-        self.reset_generators()
+        self.reset_state()
         self.inputs, self.caches, a = [], [], self.X
         for layer in net.layers:
             self.inputs.append(a)
@@ -201,15 +204,18 @@ class _CentralDifferences:
         self.l2_terms = net.l2_terms() if net.l2 else {}
         self.l2_base = net.l2_penalty(self.l2_terms)
 
-    def reset_generators(self) -> None:
-        """Every layer that draws gets back its starting state: the same masks every pass."""
+    def reset_state(self) -> None:
+        """Every layer gets back its starting generator state and buffers: the same masks and
+        statistics every pass."""
         for (a, b), state in zip(self.random, self.states):
             a.rng.bit_generator.state = state
             b.rng.bit_generator.state = state
+        for arr, start in self.buffers:
+            arr[...] = start
 
     def backprop(self) -> Gradients:
         """Backprop's cost, gradients and ``dJ/dX`` in float64, with the same masks."""
-        self.reset_generators()
+        self.reset_state()
         return self.net64.forward_backward(self.X64, self.y, self.w, training=True,
                                            need_input_grad=True)
 
@@ -224,7 +230,7 @@ class _CentralDifferences:
         """J after an entry of layer ``start``'s parameter ``pname`` (or of the input, for
         ``pname=None``) moved by ``delta``, and the sign pattern of every kinked ``z`` from
         layer ``start`` on."""
-        self.reset_generators()
+        self.reset_state()
         layers = self.net.layers
         caches, a = list(self.caches[:start]), self.inputs[start]
         for i in range(start, len(layers)):

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import as_rng, check_int
-from backprop.nn import propagation, regularization, state
-from backprop.nn.checks import check_classes, check_feature_names, check_finite, check_X
+from backprop.nn import inference, propagation, regularization, state
+from backprop.nn.checks import check_classes, check_feature_names, check_X
 from backprop.nn.layers import LAYERS, Layer
 from backprop.nn.losses import Loss, check_sample_weight, get_loss
-from backprop.nn.workspace import NonFiniteZ, Workspace
+from backprop.nn.workspace import Workspace
 
 __all__ = ["Sequential"]
 
@@ -315,35 +315,10 @@ class Sequential:
         computed in chunks of ``batch_size`` rows with dropout off.  Returns an array of shape
         (m, n_out) in the network's dtype."""
         check_int("batch_size", batch_size, 1)
-        # The input's NaN/inf check: a NaN or inf in row i of X makes every entry of row i of
-        # the first layer's z = X W + b a NaN or inf (IEEE: inf * 0 is NaN), so when the first
-        # layer watches its z (it passes over z anyway, and raises NonFiniteZ), X is searched
-        # only then; a finite X whose z overflowed is predicted as before.  This spares a
-        # pass over all of X (benchmarks/bench_train.py, predict section).
         first = self.layers[0]
         watch = first.workspace_path and first.watches_input
         X = self.check_inputs(X, finite=not watch)
-        m = X.shape[0]
-        ws = Workspace(inference=True)  # chunks reuse one set of arrays; forward's numbers
-        result = None
-        for start in range(0, m, batch_size):
-            chunk = X[start:start + batch_size]
-            if chunk.dtype != self.dtype:
-                cast = ws.get(self, "X", chunk.shape, self.dtype)
-                np.copyto(cast, chunk, casting="same_kind")
-                chunk = cast
-            ws.watch_z = watch
-            try:
-                a = propagation.forward_pass(self.layers, chunk, False, ws)[0]
-            except NonFiniteZ:
-                check_finite(X[start:start + batch_size], first_row=start)  # raises if X is bad
-                a = propagation.forward_pass(self.layers, chunk, False, ws)[0]
-            if start == 0 and a.shape[0] == m:
-                return a  # one chunk: the workspace's own array, not shared with anyone
-            if result is None:
-                result = np.empty((m, *a.shape[1:]), dtype=a.dtype)
-            result[start:start + a.shape[0]] = a
-        return result
+        return inference.predict(self.layers, X, self.dtype, batch_size, watch)
 
     def predict_classes(self, X: Array) -> Array:
         """Class predictions: ``argmax`` for softmax outputs; ``a > 0.5`` for sigmoid outputs
@@ -354,10 +329,7 @@ class Sequential:
 
     def classes_from_output(self, a: Array) -> Array:
         """:meth:`predict_classes` from the output ``a`` of a forward pass."""
-        if self.loss.fused_activation == "softmax":
-            return a.argmax(axis=1)
-        labels = (a > 0.5).astype(np.int64)
-        return labels[:, 0] if labels.shape[1] == 1 else labels
+        return inference.classes_from_output(self.loss, a)
 
     def predict_labels(self, X: Array) -> Array:
         """Predictions in the original label space, shape (m,): the :attr:`classes` entry of
@@ -367,14 +339,7 @@ class Sequential:
 
     def labels_from_output(self, out: Array) -> Array:
         """:meth:`predict_labels` from the output ``out`` of a forward pass."""
-        if not self.loss.is_classifier:
-            return out[:, 0] if out.shape[1] == 1 else out
-        idx = self.classes_from_output(out)
-        if self.classes is None or idx.ndim == 2:
-            return idx
-        kinds = {type(c) for c in self.classes}
-        labels = np.array(self.classes, dtype=object if len(kinds) > 1 else None)
-        return labels[idx]
+        return inference.labels_from_output(self.loss, self.classes, out)
 
     def evaluate(self, X: Array, y: Array, sample_weight: Array | None = None) -> dict[str, float]:
         """``{"loss": J, "accuracy": ...}`` (accuracy for classifiers only), dropout off."""

@@ -1,0 +1,83 @@
+"""Layers and data shared by several test modules."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import backprop as bp
+from backprop.nn.layers import LAYERS
+
+
+class DoubledGradDense(bp.Dense):
+    """A subclass that changes backward: the workspace path must not bypass it."""
+
+    def backward(self, da, cache):
+        da_prev, grads = super().backward(da, cache)
+        return da_prev, {k: 2 * v for k, v in grads.items()}
+
+
+class RunningMeanCache(NamedTuple):
+    """Nothing but the shape: backward is the identity."""
+
+    shape: tuple
+
+
+class RunningMean(bp.Layer):
+    """A layer with a buffer that training changes, as batch normalisation's running
+    statistics: ``a = a_prev - mean`` with ``mean`` a buffer; each training forward pass then
+    moves ``mean`` towards the batch mean (``mean = 0.9 mean + 0.1 batch mean``).  Backward is
+    ``da_prev = da`` (``mean`` is not a function of this batch's ``a_prev`` in the output: it is
+    updated after use)."""
+
+    def __init__(self, n: int, dtype: Any = np.float64) -> None:
+        self.n = n
+        self.params = {}
+        self.buffers = {"mean": np.zeros(n, dtype=dtype)}
+
+    @property
+    def input_shape(self):
+        return (self.n,)
+
+    def forward(self, a_prev, training=False):
+        a = a_prev - self.buffers["mean"]
+        if training:
+            self.buffers["mean"] *= 0.9
+            self.buffers["mean"] += 0.1 * a_prev.mean(axis=0)
+        return a, RunningMeanCache(a_prev.shape)
+
+    def backward(self, da, cache):
+        return da, {}
+
+    @classmethod
+    def param_shapes(cls, config, dtype):
+        return {"mean": ((config["n"],), np.dtype(dtype))}
+
+    def config(self):
+        return {"type": "RunningMean", "n": self.n}
+
+    @classmethod
+    def from_config(cls, config, dtype=np.float32, seed=None):
+        return cls(config["n"], dtype=dtype)
+
+
+@contextlib.contextmanager
+def registered(cls: type) -> Any:
+    """``cls`` in the layer registry for the duration of the block."""
+    LAYERS[cls.__name__] = cls
+    try:
+        yield cls
+    finally:
+        del LAYERS[cls.__name__]
+
+
+def assert_state_equal(a: dict, b: dict) -> None:
+    """Two network states (``state_dict``) hold the same arrays and generator states."""
+    assert set(a) == set(b)
+    for key in a:
+        if isinstance(a[key], np.ndarray):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+        else:
+            assert a[key] == b[key], key
