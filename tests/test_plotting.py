@@ -70,7 +70,7 @@ def test_history_csv_round_trips(tmp_path):
 def test_the_cli_accepts_every_format_matplotlib_writes():
     import argparse
 
-    from backprop.cli import _plot_path
+    from backprop.cli.args import plot_path as _plot_path
     from backprop.plotting import plot_formats
 
     formats = plot_formats()

@@ -1,9 +1,9 @@
 """The model commands of the CLI: ``predict``, ``evaluate``, ``inspect`` and ``gradcheck``.
 
-Each takes the parsed arguments of :func:`backprop.cli.build_parser`, prints its report and
-returns the exit code; errors propagate as :class:`~backprop.io.ModelFileError`,
-:class:`~backprop.formats.DataError` or ``OSError`` to :func:`backprop.cli.main`, which prints
-them on one line.
+Each takes the parsed arguments of :func:`backprop.cli.parser.build_parser`, prints its report
+and returns the exit code; errors propagate as :class:`~backprop.io.ModelFileError`,
+:class:`~backprop.data.readers.DataError` or ``OSError`` to :func:`backprop.cli.main`, which
+prints them on one line.
 """
 
 from __future__ import annotations
@@ -18,25 +18,12 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import optional_import
-from backprop.data import (
-    BUILTIN_DATASETS,
-    IDX_DATASETS,
-    DataError,
-    Dataset,
-    data_format,
-    load_dataset,
-)
+from backprop.cli.args import NAMED_DATASETS
+from backprop.cli.describe import layer_table
+from backprop.data import DataError, Dataset, data_format, load_dataset
 from backprop.gradcheck import gradient_check
-from backprop.io.model_file import (
-    atomic_write,
-    check_destination,
-    load,
-    network_from_contents,
-    read_safetensors,
-)
-from backprop.nn.checks import check_X
-from backprop.nn.layers import Dense, Standardize
-from backprop.nn.sequential import Network
+from backprop.io import atomic_write, check_destination, network_from_contents, read_safetensors
+from backprop.model import Network, load
 
 __all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
 
@@ -64,7 +51,7 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
     sets (by width for NPZ/IDX); the test part of a set with an official split.  Returns the
     rows to use and a description of them."""
     source = args.data
-    named = source in BUILTIN_DATASETS or source in IDX_DATASETS
+    named = source in NAMED_DATASETS
     fmt = "named" if named and not os.path.exists(source) else data_format(source)
     by_name = fmt in ("named", "csv", "tsv", "parquet")
     features = net.feature_names if by_name else None
@@ -109,7 +96,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise ValueError(f"--proba needs a classifier, but {args.model} is a regression model")
     data, rows = _model_data(args, net, need_target=False)
     out = net.predict(data.X)
-    labels = net._labels_of(out)  # from the same forward pass
+    labels = net.labels_from_output(out)  # from the same forward pass
     table: dict[str, Any] = {}
     if labels.ndim == 2:
         table.update({f"prediction_{j}": labels[:, j] for j in range(labels.shape[1])})
@@ -135,7 +122,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- evaluate
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Print loss and metrics of a saved model on labelled data."""
-    from sklearn import metrics as skm
+    from sklearn import metrics as skm  # slow to import; only scoring needs it
 
     pd = optional_import("pandas")
     net = load(args.model)
@@ -143,9 +130,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     task = model_task(net)
     print(f"model: {args.model} ({task}, {net.n_parameters()} parameters)")
     print(f"data: {rows}; target {data.target!r}")
-    X = check_X(data.X, net.n_in, net.dtype)
     # one forward pass for all metrics (evaluate's loss and the predictions)
-    logs, out = net._evaluate_with_output(X, net.check_targets(data.y, X.shape[0]), None)
+    logs, out = net.evaluate_with_output(data.X, data.y)
     if task == "regression":
         pred, y = out[:, 0], data.y
         print(f"loss ({net.loss.name}): {logs['loss']:.6f}")
@@ -154,7 +140,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         r2 = skm.r2_score(y, pred) if len(y) > 1 else float("nan")
         print(f"r2: {r2:.4f}")
         return 0
-    pred = net._classes_of(out)
+    pred = net.classes_from_output(out)
     names = [str(c) for c in _class_labels(net)]
     k = len(names)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
@@ -176,31 +162,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- inspect
-def _layer_rows(net: Network) -> list[tuple[str, ...]]:
-    rows = []
-    for i, layer in enumerate(net.layers):
-        n_params = sum(p.size for p in layer.params.values())
-        if isinstance(layer, Dense):
-            shape, act = f"{layer.n_in} -> {layer.n_out}", layer.activation.name
-            arrays = ", ".join(f"{k} {'x'.join(map(str, v.shape))}"
-                               for k, v in layer.params.items())
-        elif isinstance(layer, Standardize):
-            shape = f"{layer.n_features} -> {layer.n_features}"
-            act = "x * scale + mean" if layer.inverse else "(x - mean) / scale"
-            arrays = f"mean {layer.n_features}, scale {layer.n_features} (fixed)"
-        else:
-            shape, act, arrays = "-", "-", repr(layer)
-        rows.append((str(i), type(layer).__name__, shape, act, arrays, str(n_params)))
-    return rows
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    return "\n".join(line.rstrip() for line in lines + [fmt.format(*r) for r in rows])
-
-
 def _print_tree(value: Any, indent: str = "  ") -> None:
     for key, v in value.items():
         if isinstance(v, dict):
@@ -213,7 +174,7 @@ def _print_tree(value: Any, indent: str = "  ") -> None:
 def cmd_inspect(args: argparse.Namespace) -> int:
     """Print a saved model's layers, shapes, parameter count, loss, labels and metadata."""
     contents = read_safetensors(args.model, kind="model")
-    net = network_from_contents(contents, args.model)  # the same bytes, read once
+    net = network_from_contents(contents, args.model, Network)  # the same bytes, read once
     if args.json:
         print(json.dumps({"file": args.model, "bytes": contents.size,
                           "format_version": contents.format_version,
@@ -222,8 +183,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"model: {args.model} ({contents.size} bytes, format version "
           f"{contents.format_version})")
     print(f"task: {model_task(net)}; loss {net.loss.name}; l2 {net.l2:g}; dtype {net.dtype}")
-    print(_table(("layer", "type", "shape", "activation", "arrays", "parameters"),
-                 _layer_rows(net)))
+    print(layer_table(net))
     print(f"parameters: {net.n_parameters()} trainable")
     names = net.feature_names
     shown = "unnamed" if names is None else ", ".join(names[:12]) + (

@@ -1,0 +1,118 @@
+"""The argparse value types of the command line.
+
+Each is a function ``text -> value`` that raises ``argparse.ArgumentTypeError`` with a message
+saying what was expected and quoting the text; argparse turns it into a usage error (exit 2)
+before any work is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable
+
+from backprop._utils import check_int, check_real
+from backprop.data import BUILTIN_DATASETS, IDX_DATASETS
+from backprop.plotting import plot_formats
+
+__all__ = [
+    "NAMED_DATASETS",
+    "column_list",
+    "data_source",
+    "fraction",
+    "hidden_sizes",
+    "non_negative_float",
+    "non_negative_int",
+    "plot_path",
+    "positive_float",
+    "positive_int",
+    "test_fraction",
+]
+
+#: The data sets ``--data`` accepts by name.
+NAMED_DATASETS = sorted(BUILTIN_DATASETS) + sorted(IDX_DATASETS)
+
+
+def _integer(low: int, expected: str) -> Callable[[str], int]:
+    """An argparse type: an integer ``>= low``, else a usage error that names ``expected``."""
+
+    def parse(text: str) -> int:
+        try:
+            return check_int("value", int(text), low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return parse
+
+
+def _real(expected: str, low: float, high: float = math.inf, *, low_open: bool = False,
+          high_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in the interval from ``low`` to ``high`` (NaN never
+    is), else a usage error that names ``expected``."""
+
+    def parse(text: str) -> float:
+        try:
+            return check_real("value", float(text), low, high, low_open=low_open,
+                              high_open=high_open or high == math.inf)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+    return parse
+
+
+positive_int = _integer(1, "a positive integer")
+non_negative_int = _integer(0, "an integer >= 0")
+positive_float = _real("a positive number", 0, low_open=True)
+non_negative_float = _real("a number >= 0", 0)
+fraction = _real("a number in [0, 1)", 0, 1, high_open=True)
+test_fraction = _real("a number in (0, 1)", 0, 1, low_open=True, high_open=True)
+
+
+def hidden_sizes(text: str) -> list[int]:
+    """Parse ``"16,8"`` into ``[16, 8]`` (an empty string means no hidden layer)."""
+    if text.strip() == "":
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden must be comma-separated positive integers, got {text!r}"
+        ) from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def column_list(text: str) -> list[str]:
+    """Parse ``"a,b, c"`` into ``["a", "b", "c"]``."""
+    names = [part.strip() for part in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
+    return names
+
+
+def data_source(text: str) -> str:
+    """A named data set, or something that looks like a path.  A missing file is a data error
+    (exit 1) found when it is read; a bare unknown word is a usage error (exit 2) now."""
+    if text in NAMED_DATASETS or os.path.exists(text) or os.sep in text or "." in text:
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is neither a built-in data set ({', '.join(NAMED_DATASETS)}) nor a file"
+    )
+
+
+def plot_path(text: str) -> str:
+    """An image path whose extension matplotlib can write, checked before any training.
+    Without matplotlib any path passes here, and ``train`` reports the missing package."""
+    try:
+        formats = plot_formats()
+    except ImportError:
+        return text
+    ext = os.path.splitext(text)[1].lstrip(".").lower()
+    if ext not in formats:
+        raise argparse.ArgumentTypeError(
+            f"cannot tell the image format of {text!r}; end it in one of "
+            f"{', '.join('.' + e for e in formats)}"
+        )
+    return text

@@ -1,0 +1,192 @@
+"""The argument parser of the command line: one function per sub-command adds its parser, and
+each parser names the function that runs it (``args.func``)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable
+
+from backprop._version import __version__
+from backprop.cli import args as types
+from backprop.cli.model_commands import cmd_evaluate, cmd_gradcheck, cmd_inspect, cmd_predict
+from backprop.cli.train import cmd_train
+from backprop.data import FORMATS, IDX_DATASETS, TASKS
+from backprop.nn.activations import ACTIVATIONS
+from backprop.optim import OPTIMIZERS
+
+__all__ = ["build_parser"]
+
+#: ``name, help=..., description=...`` -> a new sub-command parser (with the common options)
+_NewCommand = Callable[..., argparse.ArgumentParser]
+
+_TARGET_OF_A_MODEL = "the label column (default: the one the model was trained on)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all sub-commands."""
+    parser = argparse.ArgumentParser(
+        prog="backprop",
+        description="Train neural networks by explicit layer-level backpropagation; save, "
+                    "inspect and use the models.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    new = functools.partial(sub.add_parser, parents=[common])
+    for add in (_add_train, _add_predict, _add_evaluate, _add_inspect, _add_gradcheck):
+        add(new)
+    return parser
+
+
+def _add_data_args(p: argparse.ArgumentParser, required: bool, target_help: str) -> None:
+    """``--data``, ``--target`` and ``--data-dir``, which every command that reads rows has."""
+    data_help = (f"a built-in data set ({', '.join(types.NAMED_DATASETS)}) or a data file: "
+                 + "; ".join(FORMATS.values()))
+    p.add_argument("--data", type=types.data_source, required=required,
+                   default=None if required else "breast-cancer", metavar="SOURCE",
+                   help=data_help + ("" if required else " (default: breast-cancer)"))
+    p.add_argument("--target", metavar="COLUMN", help=target_help)
+    p.add_argument("--data-dir", metavar="FOLDER",
+                   help="folder of a named IDX data set (default for fashion-mnist: "
+                        f"{IDX_DATASETS['fashion-mnist'].folder})")
+
+
+def _add_model_command(new: _NewCommand, name: str, func: Callable[[argparse.Namespace], int],
+                       help: str, description: str, model_help: str | None = None
+                       ) -> argparse.ArgumentParser:
+    """A sub-command whose first argument is a saved model file."""
+    p = new(name, help=help, description=description)
+    p.add_argument("model", metavar="MODEL", help=model_help)
+    p.set_defaults(func=func)
+    return p
+
+
+def _add_train(new: _NewCommand) -> None:
+    train = new(
+        "train",
+        help="train a network (default: the founding note's network on breast cancer)",
+        description="Train a multilayer perceptron on a data set, after a gradient check.",
+    )
+    _add_data_args(train, False, "CSV/Parquet: the label column; NPZ: the target array "
+                                 "(default y); IDX: the labels file (default: the one next to "
+                                 "the images)")
+    train.add_argument("--features", type=types.column_list, metavar="A,B,...",
+                       help="feature columns (default: every column but the target)")
+    train.add_argument("--task", default="auto", choices=TASKS,
+                       help="default auto: text/boolean or few integer labels -> "
+                            "classification, other numbers -> regression")
+    _add_network_args(train)
+    _add_run_args(train)
+    _add_gradcheck_args(train)
+    _add_output_args(train)
+    train.set_defaults(func=cmd_train)
+
+
+def _add_network_args(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--hidden", type=types.hidden_sizes, default=[16], metavar="SIZES",
+                       help="hidden layer widths, comma-separated (default: 16)")
+    train.add_argument("--activation", default="sigmoid",
+                       choices=sorted(a for a in ACTIVATIONS if a != "softmax"),
+                       help="hidden activation (default: sigmoid, as in the note)")
+
+
+def _add_run_args(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--optimizer", default="adam", choices=sorted(OPTIMIZERS),
+                       help="optimizer (default: adam)")
+    train.add_argument("--lr", type=types.positive_float, default=None,
+                       help="learning rate (default: 0.001 for adam/adamw, 0.01 for rmsprop, "
+                            "0.1 for sgd/gd)")
+    train.add_argument("--epochs", type=types.positive_int, default=100,
+                       help="epochs (default: 100)")
+    train.add_argument("--batch-size", type=types.positive_int, default=32,
+                       help="mini-batch size (default: 32)")
+    train.add_argument("--full-batch", action="store_true",
+                       help="use the whole training set per step (plain gradient descent)")
+    train.add_argument("--l2", type=types.non_negative_float, default=0.0,
+                       help="L2 penalty on weights (default: 0)")
+    train.add_argument("--dropout", type=types.fraction, default=0.0,
+                       help="dropout rate after each hidden layer (default: 0)")
+    train.add_argument("--test-size", type=types.test_fraction, default=0.2,
+                       help="fraction held out for testing (default: 0.2; data sets with an "
+                            "official split use it instead)")
+    train.add_argument("--validation-split", type=types.fraction, default=0.0,
+                       help="fraction of the training rows held out for validation curves "
+                            "(default: 0)")
+    train.add_argument("--seed", type=types.non_negative_int, default=0,
+                       help="random seed (default: 0)")
+    train.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                       help="training precision (default: float32)")
+
+
+def _add_gradcheck_args(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--no-gradcheck", action="store_true",
+                       help="skip the gradient check before training")
+    train.add_argument("--gradcheck-rows", type=types.positive_int, default=32,
+                       help="training rows used by the gradient check (default: 32)")
+    train.add_argument("--gradcheck-entries", type=types.positive_int, default=100,
+                       help="entries checked per parameter, sampled (default: 100)")
+
+
+def _add_output_args(train: argparse.ArgumentParser) -> None:
+    train.add_argument("--out", metavar="MODEL",
+                       help="save the trained model here (a .safetensors file)")
+    train.add_argument("--plot", type=types.plot_path, metavar="IMAGE",
+                       help="draw the loss and accuracy (or metric) curves here (.png, .svg ...)")
+    train.add_argument("--history", metavar="CSV", help="write the per-epoch metrics here")
+    train.add_argument("--checkpoint", metavar="PATH",
+                       help="keep a checkpoint here (model, optimizer state, position, random "
+                            "states), written atomically every --checkpoint-every epochs and on "
+                            "Ctrl-C / SIGTERM")
+    train.add_argument("--checkpoint-every", type=types.positive_int, default=1, metavar="N",
+                       help="epochs between checkpoints (default: 1)")
+    train.add_argument("--resume", metavar="PATH",
+                       help="continue the run saved in this checkpoint (same arguments "
+                            "otherwise); the result is bit-identical to an uninterrupted run")
+    train.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _add_predict(new: _NewCommand) -> None:
+    predict = _add_model_command(
+        new, "predict", cmd_predict, help="predict with a saved model",
+        description="Predict with a saved model: original class labels (or values) per row, "
+                    "as CSV on stdout or in --output.",
+        model_help="a model file from 'train --out'")
+    _add_data_args(predict, True, "unused (predictions need only the features)")
+    predict.add_argument("--output", metavar="CSV", help="write the predictions here")
+    predict.add_argument("--proba", action="store_true",
+                         help="add a probability column per class")
+
+
+def _add_evaluate(new: _NewCommand) -> None:
+    evaluate = _add_model_command(
+        new, "evaluate", cmd_evaluate, help="score a saved model on labelled data",
+        description="Loss and accuracy, per-class precision/recall/F1 and the confusion matrix "
+                    "of a classifier; MSE, MAE and R² of a regression model.")
+    _add_data_args(evaluate, True, _TARGET_OF_A_MODEL)
+
+
+def _add_inspect(new: _NewCommand) -> None:
+    inspect = _add_model_command(
+        new, "inspect", cmd_inspect, help="describe a saved model",
+        description="Layers, shapes, parameter count, activations, loss and metadata.")
+    inspect.add_argument("--json", action="store_true",
+                         help="print the model's description as JSON")
+
+
+def _add_gradcheck(new: _NewCommand) -> None:
+    gcheck = _add_model_command(
+        new, "gradcheck", cmd_gradcheck, help="gradient-check a saved model on real rows",
+        description="Compare backprop's gradients of a saved model with central differences "
+                    "on rows of a data set.")
+    _add_data_args(gcheck, True, _TARGET_OF_A_MODEL)
+    gcheck.add_argument("--rows", type=types.positive_int, default=32,
+                        help="rows to check on, drawn at random (default: 32)")
+    gcheck.add_argument("--entries", type=types.positive_int, default=100,
+                        help="entries checked per parameter, sampled (default: 100)")
+    gcheck.add_argument("--eps", type=types.positive_float, default=1e-6,
+                        help="perturbation (default: 1e-6)")
+    gcheck.add_argument("--seed", type=types.non_negative_int, default=0,
+                        help="random seed (default: 0)")

@@ -1,0 +1,75 @@
+"""The rows ``backprop train`` works on: the data set loaded from ``--data``, split into
+training, validation and test rows, and the training rows standardized as the network sees
+them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import numpy as np
+
+from backprop._utils import as_rng
+from backprop.data import Dataset, Standardizer, load_dataset, split, train_validation_split
+
+__all__ = ["Prepared", "prepare"]
+
+
+@dataclass
+class Prepared:
+    """A data set split into rows, and the standardized training rows the network fits."""
+
+    data: Dataset
+    train: np.ndarray  #: row indices
+    validation: np.ndarray
+    test: np.ndarray
+    how: str  #: how the rows were split, for the report
+    x_scaler: Standardizer
+    #: A regression target is standardized for training; the saved model undoes it.
+    y_scaler: Standardizer | None
+    X: np.ndarray  #: standardized training features
+    y_fit: np.ndarray  #: the training targets the network fits
+    X_val: np.ndarray
+    y_val_fit: np.ndarray
+
+    @property
+    def validation_data(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(X_val, y_val_fit)``, or None without validation rows."""
+        return (self.X_val, self.y_val_fit) if len(self.validation) else None
+
+
+def prepare(args: argparse.Namespace) -> Prepared:
+    """Load ``--data``, split its rows and standardize the training rows."""
+    data = load_dataset(args.data, target=args.target, features=args.features, task=args.task,
+                        data_dir=args.data_dir)
+    train_idx, val_idx, test_idx, how = _split_rows(args, data)
+    x_scaler = Standardizer()
+    X, y = x_scaler.fit_transform(data.X[train_idx]), data.y[train_idx]
+    X_val, y_val = x_scaler.transform(data.X[val_idx]), data.y[val_idx]
+    y_scaler = None
+    if data.task == "regression":
+        y_scaler = Standardizer()
+        y = y_scaler.fit_transform(y[:, None])[:, 0]
+        y_val = y_scaler.transform(y_val[:, None])[:, 0]
+    return Prepared(data, train_idx, val_idx, test_idx, how, x_scaler, y_scaler, X, y, X_val,
+                     y_val)
+
+
+def _split_rows(args: argparse.Namespace, data: Dataset
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``(fit, validation, test)`` row indices and a description of the split."""
+    strat = data.y if data.task != "regression" else None
+    if data.split is not None:
+        train_idx, test_idx = data.split
+        how = "the data set's official split"
+    else:
+        train_idx, test_idx = split(data.X.shape[0], args.test_size, args.seed, strat)
+        how = "a stratified random split" if strat is not None else "a random split"
+    val_idx = train_idx[:0]
+    if args.validation_split:
+        labels = None if strat is None else strat[train_idx]
+        fit_pos, val_pos = train_validation_split(len(train_idx), args.validation_split,
+                                                  as_rng(args.seed), labels)
+        train_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
+    return train_idx, val_idx, test_idx, how
