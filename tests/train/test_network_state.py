@@ -4,9 +4,9 @@ of them knowing the layer."""
 
 import numpy as np
 import pytest
-from helpers import RunningMean, assert_state_equal, registered
 
 import backprop as bp
+from helpers import RunningMean, assert_state_equal, registered
 
 
 def make_net(seed=0):

@@ -30,8 +30,8 @@ from backprop import _kernels
 from backprop._utils import jsonable
 from backprop.io.atomic import atomic_write
 
-__all__ = ["ModelFileError", "FORMAT", "FORMAT_VERSION", "FileContents", "checksum", "write_safetensors",
-           "read_safetensors", "check_weights"]
+__all__ = ["ModelFileError", "FORMAT", "FORMAT_VERSION", "FileContents", "checksum",
+           "write_safetensors", "read_safetensors", "check_weights"]
 
 Array = np.ndarray
 PathLike = str | os.PathLike[str]

@@ -19,6 +19,7 @@ from backprop import _kernels
 from backprop.data.split import minibatches
 from backprop.nn.activations import ACTIVATIONS
 from backprop.nn.workspace import Workspace
+from helpers import DoubledGradDense
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
@@ -184,14 +185,6 @@ def test_buffered_gradients_pass_a_numerical_gradient_check(hidden, rng):
                 numeric[idx] = (j_plus - j_minus) / (2 * eps)
             err = np.abs(g[key] - numeric) / np.maximum(np.abs(g[key]) + np.abs(numeric), 1e-7)
             assert err.max() < 1e-6, (hidden, key, err.max())
-
-
-class DoubledGradDense(bp.Dense):
-    """A subclass that changes backward: the workspace path must not bypass it."""
-
-    def backward(self, da, cache):
-        da_prev, grads = super().backward(da, cache)
-        return da_prev, {k: 2 * v for k, v in grads.items()}
 
 
 def test_layer_subclass_overriding_backward_is_respected(rng):

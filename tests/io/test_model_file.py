@@ -23,7 +23,6 @@ from backprop.io.atomic import atomic_write
 from backprop.io.container import (
     FORMAT_VERSION,
     checksum,
-
     read_safetensors,
     write_safetensors,
 )

@@ -1,7 +1,6 @@
-"""Regression tests for defects found in review of network.py and optimizers.py: a Dense
-subclass's ``backward`` at the first layer, arrays kept by an unbuffered output layer, the
-unused ``dJ/dX`` behind a leading Standardize/Dropout, and validation that raises before
-modifying anything (``set_weights``, ``Optimizer.step``)."""
+"""Propagation's edge cases: a Dense subclass's ``backward`` at the first layer, arrays kept by
+a layer without a workspace path, the unused ``dJ/dX`` behind a leading Standardize/Dropout,
+and checks that raise before modifying anything (``set_weights``, ``Optimizer.step``)."""
 
 import contextlib
 import re
@@ -13,14 +12,7 @@ import backprop as bp
 from backprop import _kernels
 from backprop.data.split import minibatches
 from backprop.nn.workspace import Workspace
-
-
-class DoubledGradDense(bp.Dense):
-    """Changes backward: every path through the network must go through it."""
-
-    def backward(self, da, cache):
-        da_prev, grads = super().backward(da, cache)
-        return da_prev, {k: 2 * v for k, v in grads.items()}
+from helpers import DoubledGradDense
 
 
 def two_layers(first_cls):
