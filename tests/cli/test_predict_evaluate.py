@@ -3,12 +3,14 @@ ignored when predicting, one forward pass for everything."""
 
 import io
 import re
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import backprop as bp
+import backprop.nn.propagation as propagation
 from sklearn import metrics as skm
 
 
@@ -53,8 +55,6 @@ def test_predict_ignores_an_unusable_target_array(tmp_path, cli, rng):
 def test_predict_and_evaluate_run_the_network_once(command, iris_csv, iris_model, cli,
                                                    monkeypatch, species, features):
     # labels, probabilities, loss and metrics all come from one forward pass over the data
-    import backprop.nn.propagation as propagation
-
     calls = []
     forward_pass = propagation.forward_pass
 
@@ -62,7 +62,11 @@ def test_predict_and_evaluate_run_the_network_once(command, iris_csv, iris_model
         calls.append(a.shape[0])
         return forward_pass(layers, a, *args, **kwargs)
 
-    monkeypatch.setattr(propagation, "forward_pass", counting)
+    # every name the pass is reached through: its module and those that import it by name
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.startswith("backprop.") \
+                and getattr(module, "forward_pass", None) is forward_pass:
+            monkeypatch.setattr(module, "forward_pass", counting)
     extra = ["--proba"] if command == "predict" else ["--target", "species"]
     code, out, err = cli(command, iris_model, "--data", iris_csv, *extra)
     assert code == 0, err
