@@ -8,7 +8,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, load_dataset
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
-from backprop.io import ModelFileError
+from backprop.saving import ModelFileError
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
 from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
 from backprop.nn.losses import (

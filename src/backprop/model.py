@@ -1,7 +1,7 @@
 """``backprop.Network``: the sequential network with training and saving on it.
 
 The network's math lives in :class:`backprop.nn.Sequential`; training in
-:mod:`backprop.train`, model files in :mod:`backprop.io`.  This module sits above all three
+:mod:`backprop.train`, model files in :mod:`backprop.saving`.  This module sits above all three
 and joins them, so that ``net.fit(...)`` and ``net.save(...)`` read naturally while no lower
 module imports a higher one.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import as_rng, check_int
-from backprop.io import model_file
+from backprop.saving import model_file
 from backprop.nn.layers import Dense, Dropout, Layer
 from backprop.nn.losses import Loss, loss_for_output
 from backprop.nn.sequential import Sequential
@@ -45,7 +45,7 @@ class Network(Sequential):
 
 
 def save(net: Sequential, path: str | os.PathLike[str]) -> None:
-    """Save ``net`` to a safetensors model file, atomically (:mod:`backprop.io.model_file`)."""
+    """Save ``net`` to a safetensors model file, atomically (:mod:`backprop.saving.model_file`)."""
     model_file.save(net, path)
 
 

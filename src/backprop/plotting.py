@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backprop._utils import optional_import
-from backprop.io.atomic import atomic_write
+from backprop.saving.atomic import atomic_write
 
 __all__ = ["plot_history", "save_history_csv"]
 

@@ -3,9 +3,9 @@
 import json
 
 import backprop.cli.model_commands
-import backprop.io
-import backprop.io.container
-import backprop.io.model_file
+import backprop.saving
+import backprop.saving.container
+import backprop.saving.model_file
 
 
 def test_inspect_json(iris_model, cli, species):
@@ -21,7 +21,7 @@ def test_inspect_json(iris_model, cli, species):
 
 def test_inspect_reads_the_model_file_once(iris_model, cli, monkeypatch):
     reads = []
-    real = backprop.io.container.read_safetensors
+    real = backprop.saving.container.read_safetensors
 
     def counting(path, kind):
         reads.append(path)
@@ -29,7 +29,7 @@ def test_inspect_reads_the_model_file_once(iris_model, cli, monkeypatch):
 
     # every name the file could be read through: where it is defined, where load() finds it,
     # the package face, and the command
-    for module in (backprop.io.container, backprop.io.model_file, backprop.io,
+    for module in (backprop.saving.container, backprop.saving.model_file, backprop.saving,
                    backprop.cli.model_commands):
         monkeypatch.setattr(module, "read_safetensors", counting)
     code, out, _ = cli("inspect", iris_model)

@@ -1,7 +1,7 @@
 """The package's dependency rule, read from the source with ``ast``.
 
 Tiers (lower first): the leaves ``_version``, ``_utils``, ``_kernels``; then ``nn``, ``optim``
-and ``data``, which never import each other; ``io`` and ``gradcheck``; ``train``; ``model`` and
+and ``data``, which never import each other; ``saving`` and ``gradcheck``; ``train``; ``model`` and
 ``plotting``; ``cli`` and ``sklearn``; the package face.  A module may import its own package
 and any lower tier, never a higher one or a sibling of its tier; imports inside functions are
 for optional third-party packages only; no ``_private`` name is imported from another package;
@@ -20,7 +20,7 @@ ROOT = pathlib.Path(backprop.__file__).parent
 TIERS = {
     "_version": 0, "_utils": 0, "_kernels": 1,
     "nn": 2, "optim": 2, "data": 2,
-    "io": 3, "gradcheck": 3,
+    "saving": 3, "gradcheck": 3,
     "train": 4,
     "model": 5, "plotting": 5,
     "cli": 6, "sklearn": 6,
@@ -121,7 +121,7 @@ def test_no_import_cycles():
 def test_a_wrong_import_is_caught(tmp_path):
     """The checker itself: an upward import and a function-level one are reported."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from backprop.train import fit\n\ndef f():\n    from backprop.io import save\n")
+    bad.write_text("from backprop.train import fit\n\ndef f():\n    from backprop.saving import save\n")
     found = imports(bad)
     assert ("backprop.train", ["fit"], True, 1) in found
-    assert ("backprop.io", ["save"], False, 4) in found
+    assert ("backprop.saving", ["save"], False, 4) in found

@@ -262,7 +262,7 @@ def test_divergence_report_describes_the_offending_batch_after_the_replay():
 @pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights", "best_names",
                                   "history", "early_stopping", "order"])
 def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
-    from backprop.io import read_safetensors, write_safetensors
+    from backprop.saving import read_safetensors, write_safetensors
 
     X, y = classification_data()
     net, kwargs = make_run("adam")

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from backprop.cli.errors import one_line
 from backprop.cli.parser import build_parser
 from backprop.data import DataError
-from backprop.io import ModelFileError
+from backprop.saving import ModelFileError
 from backprop.train.signals import Abort, exit_code
 
 __all__ = ["main"]

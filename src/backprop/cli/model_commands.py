@@ -1,7 +1,7 @@
 """The model commands of the CLI: ``predict``, ``evaluate``, ``inspect`` and ``gradcheck``.
 
 Each takes the parsed arguments of :func:`backprop.cli.parser.build_parser`, prints its report
-and returns the exit code; errors propagate as :class:`~backprop.io.ModelFileError`,
+and returns the exit code; errors propagate as :class:`~backprop.saving.ModelFileError`,
 :class:`~backprop.data.readers.DataError` or ``OSError`` to :func:`backprop.cli.main`, which
 prints them on one line.
 """
@@ -22,8 +22,13 @@ from backprop.cli.args import NAMED_DATASETS
 from backprop.cli.describe import layer_table
 from backprop.data import DataError, Dataset, data_format, load_dataset
 from backprop.gradcheck import gradient_check
-from backprop.io import atomic_write, check_destination, network_from_contents, read_safetensors
 from backprop.model import Network, load
+from backprop.saving import (
+    atomic_write,
+    check_destination,
+    network_from_contents,
+    read_safetensors,
+)
 
 __all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
 

@@ -22,12 +22,12 @@ from backprop.cli.errors import one_line
 from backprop.cli.training_data import Prepared, prepare
 from backprop.data import Dataset
 from backprop.gradcheck import gradient_check
-from backprop.io import check_destination
 from backprop.model import Network, mlp
 from backprop.nn.layers import Standardize
 from backprop.nn.losses import loss_for_output
 from backprop.optim import Optimizer, get_optimizer
 from backprop.plotting import plot_history, save_history_csv
+from backprop.saving import check_destination
 from backprop.train.callbacks import Callback, History
 from backprop.train.divergence import TrainingDiverged
 from backprop.train.signals import SignalStop, exit_code

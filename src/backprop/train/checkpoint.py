@@ -1,6 +1,6 @@
 """Checkpoints: everything needed to continue a training run exactly where it stopped.
 
-A checkpoint is the container of :mod:`backprop.io.container` (safetensors, JSON header,
+A checkpoint is the container of :mod:`backprop.saving.container` (safetensors, JSON header,
 checksum, atomic write) with ``kind == "checkpoint"``.  Each part of the run is a state dict of
 the one shape the project uses (names to arrays or JSON-able values): the network's
 (``Sequential.state_dict``: parameters, buffers, layer generators), the optimizer's, each
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop._utils import is_count, is_real
-from backprop.io.container import ModelFileError, check_weights, read_safetensors, write_safetensors
+from backprop.saving.container import ModelFileError, check_weights, read_safetensors, write_safetensors
 
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop.io.model_file import model_header
+from backprop.saving.model_file import model_header
 from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
 from backprop.train.callbacks import Callback, History, MonitorCallback

@@ -1,7 +1,7 @@
-"""Files: atomic writes, the safetensors container, and model files."""
+"""Saving: atomic writes, the safetensors container of every file we write, and model files."""
 
-from backprop.io.atomic import atomic_write, check_destination
-from backprop.io.container import (
+from backprop.saving.atomic import atomic_write, check_destination
+from backprop.saving.container import (
     FORMAT,
     FORMAT_VERSION,
     FileContents,
@@ -10,7 +10,7 @@ from backprop.io.container import (
     read_safetensors,
     write_safetensors,
 )
-from backprop.io.model_file import load, model_header, network_from_contents, save
+from backprop.saving.model_file import load, model_header, network_from_contents, save
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "FileContents", "ModelFileError", "atomic_write",
            "check_destination", "check_weights", "load", "model_header",

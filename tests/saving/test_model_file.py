@@ -19,8 +19,8 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 import backprop as bp
-from backprop.io.atomic import atomic_write
-from backprop.io.container import (
+from backprop.saving.atomic import atomic_write
+from backprop.saving.container import (
     FORMAT_VERSION,
     checksum,
     read_safetensors,

@@ -1,4 +1,4 @@
-"""Model files: a network saved in the container of :mod:`backprop.io.container`.
+"""Model files: a network saved in the container of :mod:`backprop.saving.container`.
 
 Its tensors are the network's arrays, named as in the network's state
 (``layers.<i>.<name>``: ``W`` and ``b`` of a Dense layer, the ``mean`` and ``scale`` buffers
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from backprop import _kernels
-from backprop.io.container import (
+from backprop.saving.container import (
     FileContents,
     ModelFileError,
     check_weights,

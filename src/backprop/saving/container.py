@@ -13,7 +13,7 @@ Reading never unpickles and never evaluates anything from the file: safetensors 
 little-endian arrays and the header is plain JSON.  Every way a file can be wrong (missing,
 empty, truncated, garbage, another program's safetensors file, a newer format version, edited
 JSON, a checksum mismatch) raises :class:`ModelFileError`, whose message starts with the file
-name and says what is wrong.  Writes are atomic (:mod:`backprop.io.atomic`).
+name and says what is wrong.  Writes are atomic (:mod:`backprop.saving.atomic`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from backprop import _kernels
 from backprop._utils import jsonable
-from backprop.io.atomic import atomic_write
+from backprop.saving.atomic import atomic_write
 
 __all__ = ["ModelFileError", "FORMAT", "FORMAT_VERSION", "FileContents", "checksum",
            "write_safetensors", "read_safetensors", "check_weights"]
