@@ -8,7 +8,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, load_dataset
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
-from backprop.saving import ModelFileError
+from backprop.model import Network, load, mlp, save
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
 from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
 from backprop.nn.losses import (
@@ -19,7 +19,6 @@ from backprop.nn.losses import (
     MeanSquaredError,
     get_loss,
 )
-from backprop.model import Network, load, mlp, save
 from backprop.optim import (
     OPTIMIZERS,
     SCHEDULES,
@@ -36,9 +35,17 @@ from backprop.optim import (
     get_optimizer,
 )
 from backprop.plotting import plot_history, save_history_csv
-from backprop.train import Callback, EarlyStopping, History, LambdaCallback
-from backprop.train import Checkpoint, load_checkpoint, save_checkpoint
-from backprop.train import TrainingDiverged
+from backprop.saving import ModelFileError
+from backprop.train import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    TrainingDiverged,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 __all__ = [
     "ACTIVATIONS",

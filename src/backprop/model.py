@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import as_rng, check_int
-from backprop.saving import model_file
 from backprop.nn.layers import Dense, Dropout, Layer
 from backprop.nn.losses import Loss, loss_for_output
 from backprop.nn.sequential import Sequential
+from backprop.saving import model_file
 from backprop.train.callbacks import History
 from backprop.train.loop import fit
 

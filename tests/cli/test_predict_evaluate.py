@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics as skm
 
 import backprop as bp
 import backprop.nn.propagation as propagation
-from sklearn import metrics as skm
 
 
 def test_evaluate_reports_per_class_metrics_and_confusion_matrix(iris_csv, iris_model, cli,

@@ -12,10 +12,10 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn import metrics as skm
 from sklearn.datasets import load_diabetes
 
 import backprop as bp
-from sklearn import metrics as skm
 
 
 def test_progress_modes(iris_csv, cli):

@@ -121,7 +121,8 @@ def test_no_import_cycles():
 def test_a_wrong_import_is_caught(tmp_path):
     """The checker itself: an upward import and a function-level one are reported."""
     bad = tmp_path / "bad.py"
-    bad.write_text("from backprop.train import fit\n\ndef f():\n    from backprop.saving import save\n")
+    bad.write_text("from backprop.train import fit\n\n"
+                   "def f():\n    from backprop.saving import save\n")
     found = imports(bad)
     assert ("backprop.train", ["fit"], True, 1) in found
     assert ("backprop.saving", ["save"], False, 4) in found

@@ -21,6 +21,10 @@ from typing import Any
 import numpy as np
 
 from backprop import _kernels
+from backprop.nn.checks import check_classes, check_feature_names
+from backprop.nn.layers import LAYERS
+from backprop.nn.sequential import Sequential
+from backprop.nn.state import array_names
 from backprop.saving.container import (
     FileContents,
     ModelFileError,
@@ -28,10 +32,6 @@ from backprop.saving.container import (
     read_safetensors,
     write_safetensors,
 )
-from backprop.nn.checks import check_classes, check_feature_names
-from backprop.nn.layers import LAYERS
-from backprop.nn.sequential import Sequential
-from backprop.nn.state import array_names
 
 __all__ = ["KIND", "model_header", "save", "load", "network_from_contents", "expected_arrays"]
 

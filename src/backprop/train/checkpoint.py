@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from backprop._utils import is_count, is_real
-from backprop.saving.container import ModelFileError, check_weights, read_safetensors, write_safetensors
+from backprop.saving.container import (
+    ModelFileError,
+    check_weights,
+    read_safetensors,
+    write_safetensors,
+)
 
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential

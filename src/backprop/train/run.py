@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop.saving.model_file import model_header
 from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
+from backprop.saving.model_file import model_header
 from backprop.train.callbacks import Callback, History, MonitorCallback
 from backprop.train.checkpoint import Checkpoint
 from backprop.train.divergence import (
