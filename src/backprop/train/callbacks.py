@@ -128,9 +128,10 @@ class MonitorCallback(Callback):
     The rule, shared by :class:`backprop.EarlyStopping` and the scikit-learn estimators: an
     epoch *improves* when its value beats the best by more than ``min_delta`` (lower is better
     for ``mode="min"``, higher for ``"max"``); ``wait`` counts the epochs since the last one
-    that improved, and :meth:`observe` returns True once ``wait > patience``.  The best value
-    (and state) move at an improvement, or, with ``track_any_gain``, at any strict gain even
-    below ``min_delta`` (scikit-learn's rule).
+    that improved, and :meth:`observe` returns True once ``wait > patience``; the best value
+    (and state) move at an improvement (Keras's rule).  With ``track_any_gain`` it is
+    scikit-learn's rule instead: an epoch improves when it beats the best by ``min_delta`` or
+    more, and the best value (and state) move at any strict gain, even below ``min_delta``.
 
     Subclasses call :meth:`observe` with the epoch's value.
     """
@@ -163,19 +164,23 @@ class MonitorCallback(Callback):
         self.network = network
         self.reset()
 
-    def _gain(self, value: float, margin: float) -> bool:
+    def _gain(self, value: float, margin: float, inclusive: bool) -> bool:
+        """Does ``value`` beat the best by more than ``margin`` (by ``margin`` or more when
+        ``inclusive``)?  Written as scikit-learn and Keras compare, so ties fall alike."""
         if self.best is None:
             return True
         if self.mode == "min":
-            return value < self.best - margin
-        return value > self.best + margin
+            bound = self.best - margin
+            return value <= bound if inclusive else value < bound
+        bound = self.best + margin
+        return value >= bound if inclusive else value > bound
 
     def observe(self, epoch: int, value: float) -> bool:
         """Record the value of ``epoch``; True once more than ``patience`` epochs passed
         without improvement."""
-        improved = self._gain(value, self.min_delta)
+        improved = self._gain(value, self.min_delta, self.track_any_gain)
         self.wait = 0 if improved else self.wait + 1
-        if improved or (self.track_any_gain and self._gain(value, 0.0)):
+        if improved or (self.track_any_gain and self._gain(value, 0.0, False)):
             self.best, self.best_epoch = value, epoch
             if self.restore_best and self.network is not None:
                 self.best_state = self.network.state_dict()

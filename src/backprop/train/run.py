@@ -28,10 +28,6 @@ __all__ = ["Run"]
 Array = np.ndarray
 
 
-def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
-
-
 class Run:
     """One run of :func:`backprop.train.fit`; see the module docstring."""
 
@@ -83,8 +79,7 @@ class Run:
     def mark(self) -> None:
         """Remember the network's state and the optimizer's at the current position (start of
         an epoch, or where a resumed run starts): :meth:`rewind` replays from here."""
-        self._mark = (self.batch, self.network.state_dict(),
-                      _copy_state(self.optimizer.state_dict()))
+        self._mark = (self.batch, self.network.state_dict(), self.optimizer.state_dict())
 
     def rewind(self) -> None:
         """Rebuild the state after the last good step (the one before ``self.batch``): go back
@@ -93,7 +88,7 @@ class Run:
         optimizer's and the batch."""
         batch, network_state, optimizer_state = self._mark
         self.network.load_state_dict(network_state)
-        self.optimizer.load_state_dict(_copy_state(optimizer_state))
+        self.optimizer.load_state_dict(optimizer_state)
         for b in range(batch, self.batch):
             self.step(b)
 
