@@ -1,27 +1,34 @@
 """Model files for the scikit-learn estimators of :mod:`backprop.sklearn`.
 
 :class:`ModelFileMixin` gives ``BackpropClassifier`` / ``BackpropRegressor`` their ``save`` and
-``load``: an estimator is written as an ordinary model file of :mod:`backprop.io` (safetensors +
-JSON, atomic, never pickled) whose network predicts like the estimator, with the
+``load``: an estimator is written as an ordinary model file of :mod:`backprop.saving`
+(safetensors + JSON, atomic, never pickled) whose network predicts like the estimator, with the
 hyperparameters and fitted attributes in the file's JSON metadata under :data:`META_KEY`.  The
 estimator classes supply three hooks: ``_file_layers`` (the layers and classes to save),
-``_extra_attributes`` (their own JSON attributes) and ``_restore_from_file`` (the inverse).
+``_extra_attributes`` (their own JSON attributes) and ``_restore_from_file`` (the inverse); the
+shared base supplies ``_architecture`` and ``_build_network``.
+
+A loaded file is trusted only as far as it is checked: the saved hyperparameters must build a
+network of exactly the loaded one's configuration (layers, loss, dtype), so that the estimator
+read back is one that ``fit`` could have made.  The comparison goes through the layers'
+``config()``, never through their classes.
 """
 
 from __future__ import annotations
 
 import numbers
 import os
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
-import sklearn
 from sklearn.utils.validation import check_is_fitted
 
-from backprop.io import model_file as io
-from backprop.nn.layers import Dense, Dropout
+from backprop._version import __version__
 from backprop.model import Network
+from backprop.model import load as load_network
 from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
+from backprop.saving import ModelFileError
 
 __all__ = ["ModelFileMixin", "META_KEY", "label_dtype"]
 
@@ -81,7 +88,7 @@ class ModelFileMixin:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the fitted estimator to a safe model file (safetensors + JSON; see
-        :mod:`backprop.io`), atomically.  Never pickles.
+        :mod:`backprop.saving`), atomically.  Never pickles.
 
         The file is an ordinary model file: ``backprop.load(path)`` returns a network that
         predicts like the estimator (with ``classes`` and ``feature_names``; a regressor's file
@@ -104,12 +111,12 @@ class ModelFileMixin:
         if self._architecture() != self._arch:
             raise ValueError("the hyperparameters were changed since fit and no longer "
                              "describe network_; refit (or restore them) before saving")
-        from backprop._version import __version__
-
         meta = {
             "estimator": type(self).__name__,
             "backprop_version": __version__,
-            "sklearn_version": sklearn.__version__,
+            # (the distribution's metadata: the import sorter reads `import sklearn` as the
+            # project's tests/sklearn folder)
+            "sklearn_version": version("scikit-learn"),
             "params": _params_to_json(self.get_params()),
             "attributes": {**{k: getattr(self, k) for k in SAVED_ATTRIBUTES},
                            **self._extra_attributes()},
@@ -117,9 +124,9 @@ class ModelFileMixin:
         names = getattr(self, "feature_names_in_", None)
         net = self.network_
         layers, classes = self._file_layers()
-        io.save(Network(layers, loss=net.loss, l2=net.l2, classes=classes,
-                        feature_names=None if names is None else [str(n) for n in names],
-                        metadata={**net.metadata, META_KEY: meta}), path)
+        Network(layers, loss=net.loss, l2=net.l2, classes=classes,
+                feature_names=None if names is None else [str(n) for n in names],
+                metadata={**net.metadata, META_KEY: meta}).save(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]):
@@ -133,17 +140,17 @@ class ModelFileMixin:
             file of the other estimator class, or metadata that does not fit the network.
         """
         name = os.fspath(path)
-        net = io.load(name)
+        net = load_network(name)
         meta = net.metadata.get(META_KEY)
         found = meta.get("estimator") if isinstance(meta, dict) else None
         if found != cls.__name__:
             what = f"a {found}" if isinstance(found, str) else "a network without estimator data"
-            raise io.ModelFileError(f"{name}: holds {what}, not a {cls.__name__}")
+            raise ModelFileError(f"{name}: holds {what}, not a {cls.__name__}")
         try:
             est = cls(**_params_from_json(meta["params"]))
             est._restore(net, meta["attributes"])
         except (KeyError, TypeError, ValueError) as exc:  # untrusted JSON
-            raise io.ModelFileError(
+            raise ModelFileError(
                 f"{name}: its {cls.__name__} metadata does not fit the network: {exc}"
             ) from None
         return est
@@ -152,22 +159,17 @@ class ModelFileMixin:
         """Set the fitted state from a loaded network and the saved attributes."""
         net = self._restore_from_file(net, attrs)
         arch = self._architecture()
-        dense = [la for la in net.layers if isinstance(la, Dense)]
-        found = {"hidden_layer_sizes": [la.n_out for la in dense[:-1]],
-                 "activation": dense[0].activation.name if len(dense) > 1 else arch["activation"],
-                 "dropout": next((la.rate for la in net.layers if isinstance(la, Dropout)), 0.0),
-                 "dtype": net.dtype.name}
-        if arch["dtype"] == "auto":  # any precision fits "auto"
-            found.pop("dtype")
-        wanted = {k: v for k, v in arch.items() if k in found}
-        if found != wanted or self._output_spec() != (dense[-1].activation.name, net.loss.name):
-            raise ValueError(f"the hyperparameters {wanted} do not describe the network {found}")
+        dtype = net.dtype if arch["dtype"] == "auto" else np.dtype(arch["dtype"])
+        problem = _difference(self._build_network(arch, net.n_in, dtype, seed=0).config(),
+                              net.config())
+        if problem is not None:
+            raise ValueError(f"the hyperparameters {arch} do not describe the network: {problem}")
         self.network_ = net
         self._arch = arch
         self.n_features_in_ = net.n_in
         if net.feature_names is not None:
             self.feature_names_in_ = np.asarray(net.feature_names, dtype=object)
-        self.out_activation_ = dense[-1].activation.name
+        self.out_activation_ = self._output_activation()
         self.n_iter_ = int(attrs["n_iter_"])
         self.loss_curve_ = [float(v) for v in attrs["loss_curve_"]]
         scores = attrs["validation_scores_"]
@@ -175,3 +177,19 @@ class ModelFileMixin:
         for key in ("best_loss_", "best_validation_score_"):
             setattr(self, key, None if attrs[key] is None else float(attrs[key]))
         self._reset_training_state()
+
+
+def _difference(described: dict[str, Any], found: dict[str, Any]) -> str | None:
+    """The first way in which the network config ``found`` differs from ``described`` (the
+    one the hyperparameters build), in words; None when they agree (the L2 factor aside: it
+    follows ``alpha`` at every fit)."""
+    for key in ("loss", "dtype"):
+        if described[key] != found[key]:
+            return f"they give {key} {described[key]!r}, the file holds {found[key]!r}"
+    want, got = described["layers"], found["layers"]
+    for i, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            return f"they give layers[{i}] = {a}, the file holds {b}"
+    if len(want) != len(got):
+        return f"they give {len(want)} layers, the file holds {len(got)}"
+    return None
