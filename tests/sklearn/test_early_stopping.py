@@ -80,22 +80,25 @@ def test_convergence_warning_only_when_epochs_run_out():
 
 
 # --------------------------------------------------------------------------- the rule itself
-def _sklearn_stop_epoch(values, tol, n_iter_no_change, higher_is_better):
-    """The epoch at which MLPClassifier's _update_no_improvement_count stops, or None."""
-    best, count = (-np.inf if higher_is_better else np.inf), 0
+def _sklearn_rule(values, tol, n_iter_no_change, higher_is_better):
+    """``(stop epoch or None, best epoch)`` by MLPClassifier's _update_no_improvement_count:
+    the count resets on a gain of tol or more, the best moves on any strict gain."""
+    best, best_epoch, count = (-np.inf if higher_is_better else np.inf), None, 0
     for epoch, value in enumerate(values):
         if higher_is_better:
             count = count + 1 if value < best + tol else 0
-            best = max(best, value)
+            gain = value > best
         else:
             count = count + 1 if value > best - tol else 0
-            best = min(best, value)
+            gain = value < best
+        if gain:
+            best, best_epoch = value, epoch
         if count > n_iter_no_change:
-            return epoch
-    return None
+            return epoch, best_epoch
+    return None, best_epoch
 
 
-def _monitor_stop_epoch(values, tol, n_iter_no_change, higher_is_better):
+def _monitor_rule(values, tol, n_iter_no_change, higher_is_better):
     est = SimpleNamespace(n_iter_no_change=n_iter_no_change, tol=tol, verbose=0, n_iter_=0,
                           loss_curve_=[], validation_scores_=[])
     scores = iter(values)
@@ -103,18 +106,15 @@ def _monitor_stop_epoch(values, tol, n_iter_no_change, higher_is_better):
                             stop=True)
     for epoch, value in enumerate(values):
         if monitor.on_epoch_end(epoch, {"loss": value}, History()):
-            return epoch
-    return None
+            return epoch, monitor.best_epoch
+    return None, monitor.best_epoch
 
 
 RULE_CASES = {
     "loss, no ties": ([1.0, 0.8, 0.79, 0.85, 0.7, 0.71, 0.72, 0.69], 0.05, 2, False),
     "score, no ties": ([0.5, 0.7, 0.72, 0.6, 0.9, 0.91, 0.89, 0.92, 0.93], 0.05, 2, True),
     "loss, gains below tol move the best": ([1.0, 0.96, 0.92, 0.88, 0.84, 0.8], 0.05, 2, False),
-}
-TIE_CASES = {
-    # the improvement is exactly tol (tol=0: the value equals the best): scikit-learn resets
-    # its count; MonitorCallback counts only a gain of more than min_delta
+    # a gain of exactly tol resets the count; a tie (tol=0) resets it but keeps the first best
     "score equals the best, tol=0": ([0.5, 0.6, 0.6, 0.6, 0.6, 0.6], 0.0, 2, True),
     "loss equals the best, tol=0": ([1.0, 0.9, 0.9, 0.9, 0.9], 0.0, 2, False),
     "loss improves by exactly tol": ([1.0, 0.5, 0.25, 0.0, -0.25, -0.5, -0.75], 0.25, 1, False),
@@ -122,16 +122,6 @@ TIE_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(RULE_CASES))
-def test_monitor_stops_where_mlpclassifier_does(case):
+def test_monitor_follows_mlpclassifier_rule(case):
     values, tol, n, higher = RULE_CASES[case]
-    assert _monitor_stop_epoch(values, tol, n, higher) == _sklearn_stop_epoch(values, tol, n,
-                                                                              higher)
-
-
-@pytest.mark.xfail(strict=True, reason="MonitorCallback(track_any_gain=True) resets its count "
-                   "only on a gain of more than min_delta; scikit-learn also on exactly tol")
-@pytest.mark.parametrize("case", sorted(TIE_CASES))
-def test_monitor_stops_where_mlpclassifier_does_on_ties(case):
-    values, tol, n, higher = TIE_CASES[case]
-    assert _monitor_stop_epoch(values, tol, n, higher) == _sklearn_stop_epoch(values, tol, n,
-                                                                              higher)
+    assert _monitor_rule(values, tol, n, higher) == _sklearn_rule(values, tol, n, higher)

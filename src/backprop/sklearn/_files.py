@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numbers
 import os
-from importlib.metadata import version
 from typing import Any
 
 import numpy as np
+import sklearn
 from sklearn.utils.validation import check_is_fitted
 
 from backprop._version import __version__
@@ -114,9 +114,7 @@ class ModelFileMixin:
         meta = {
             "estimator": type(self).__name__,
             "backprop_version": __version__,
-            # (the distribution's metadata: the import sorter reads `import sklearn` as the
-            # project's tests/sklearn folder)
-            "sklearn_version": version("scikit-learn"),
+            "sklearn_version": sklearn.__version__,
             "params": _params_to_json(self.get_params()),
             "attributes": {**{k: getattr(self, k) for k in SAVED_ATTRIBUTES},
                            **self._extra_attributes()},

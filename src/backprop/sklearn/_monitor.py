@@ -2,8 +2,8 @@
 
 The rule is the library's one early-stopping rule, :class:`backprop.train.callbacks.
 MonitorCallback`, with ``track_any_gain=True``, which is ``MLPClassifier``'s: the count of
-epochs without improvement resets only when the monitored value beats the best by ``tol``,
-while the best value (and, with validation, the best weights) follow every strict gain.
+epochs without improvement resets only when the monitored value beats the best by ``tol`` or
+more, while the best value (and, with validation, the best weights) follow every strict gain.
 """
 
 from __future__ import annotations
