@@ -131,7 +131,8 @@ class MonitorCallback(Callback):
     that improved, and :meth:`observe` returns True once ``wait > patience``; the best value
     (and state) move at an improvement (Keras's rule).  With ``track_any_gain`` it is
     scikit-learn's rule instead: an epoch improves when it beats the best by ``min_delta`` or
-    more, and the best value (and state) move at any strict gain, even below ``min_delta``.
+    more, and the best value (and state) move at any strict gain, even below ``min_delta``
+    (and not on a tie).
 
     Subclasses call :meth:`observe` with the epoch's value.
     """
@@ -180,7 +181,8 @@ class MonitorCallback(Callback):
         without improvement."""
         improved = self._gain(value, self.min_delta, self.track_any_gain)
         self.wait = 0 if improved else self.wait + 1
-        if improved or (self.track_any_gain and self._gain(value, 0.0, False)):
+        moved = self._gain(value, 0.0, False) if self.track_any_gain else improved
+        if moved:
             self.best, self.best_epoch = value, epoch
             if self.restore_best and self.network is not None:
                 self.best_state = self.network.state_dict()
