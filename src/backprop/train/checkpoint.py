@@ -16,7 +16,6 @@ checked against the live run before anything is restored into it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
     from backprop.optim import Optimizer
     from backprop.train.callbacks import Callback
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "data_fingerprint",
-           "settings_differences", "check_restorable", "KIND"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "check_restorable", "KIND"]
 
 Array = np.ndarray
 PathLike = str | os.PathLike[str]
@@ -84,29 +82,6 @@ class Checkpoint:
     order: Array | None = None
     train_rows: Array | None = None
     val_rows: Array | None = None
-
-
-def data_fingerprint(*arrays: Array | None) -> str:
-    """SHA-256 over the shapes, dtypes and bytes of ``arrays`` (None counts as absent)."""
-    h = hashlib.sha256()
-    for a in arrays:
-        if a is None:
-            h.update(b"none|")
-            continue
-        a = np.ascontiguousarray(a)
-        h.update(f"{a.dtype.str}|{list(a.shape)}|".encode())
-        h.update(memoryview(a).cast("B"))
-    return h.hexdigest()
-
-
-def settings_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    """Human-readable lines, one per setting that differs (empty when they agree)."""
-    lines = []
-    for key in sorted(set(saved) | set(current)):
-        a, b = saved.get(key), current.get(key)
-        if a != b:
-            lines.append(f"{key}: checkpoint has {a!r}, this run has {b!r}")
-    return lines
 
 
 def _pack(prefix: str, state: dict[str, Any], tensors: dict[str, Array]) -> dict[str, Any]:

@@ -19,27 +19,22 @@ checkpoint (:mod:`backprop.train.checkpoint`) records the exact position of the 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from backprop._utils import as_rng, check_int, check_real, jsonable
+from backprop._utils import as_rng, check_int, check_real
 from backprop.data.split import stratify_labels, train_validation_split
 from backprop.nn.losses import check_sample_weight
 from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
 from backprop.train.callbacks import Callback, History
-from backprop.train.checkpoint import (
-    check_restorable,
-    data_fingerprint,
-    load_checkpoint,
-    save_checkpoint,
-    settings_differences,
-)
+from backprop.train.checkpoint import save_checkpoint
+from backprop.train.resume import checked_checkpoint, run_settings
 from backprop.train.run import Run
 from backprop.train.step import NonFiniteStep
 
@@ -75,45 +70,6 @@ def _check_fit_arguments(epochs: Any, batch_size: Any, validation_split: Any, ve
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
     check_int("checkpoint_every", checkpoint_every, 1)
-
-
-def _normalised(value: Any) -> Any:
-    """``value`` as it reads back from a checkpoint's JSON header (tuples become lists ...)."""
-    return json.loads(json.dumps(jsonable(value, "settings"), allow_nan=False))
-
-
-def _callback_differences(saved: list[dict[str, Any]], callbacks: list[Callback]) -> list[str]:
-    """One line per callback whose configuration (the ``"config"`` entry of its state, such as
-    EarlyStopping's patience and monitor) differs from the one saved in a checkpoint."""
-    lines = []
-    for j, (cb, entry) in enumerate(zip(callbacks, saved)):
-        state = entry.get("state")
-        if not isinstance(state, dict) or "config" not in state:
-            continue
-        config = _normalised(cb.state_dict().get("config"))
-        if state["config"] != config:
-            lines.append(f"callbacks[{j}] ({type(cb).__name__}): checkpoint has "
-                         f"{state['config']!r}, this run has {config!r}")
-    return lines
-
-
-def _settings(network: Sequential, X: Array, y: Array, w: Array | None, X_val: Array | None,
-              y_val: Array | None, batch_size: int | None, shuffle: bool,
-              validation_split: float, optimizer: Optimizer, lr_schedule: LRSchedule | None,
-              seed: Any, callbacks: list[Callback]) -> dict[str, Any]:
-    """What must not change between a checkpointed run and its resumption."""
-    return _normalised({
-        "architecture": network.config(),
-        "data": {"X": list(X.shape), "y": list(y.shape),
-                 "sha256": data_fingerprint(X, y, w, X_val, y_val)},
-        "batch_size": batch_size, "shuffle": bool(shuffle),
-        "validation_split": validation_split,
-        "optimizer": [type(optimizer).__name__, optimizer.hyperparameters()],
-        "lr_schedule": None if lr_schedule is None else
-        [type(lr_schedule).__name__, lr_schedule.config()],
-        "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
-        "callbacks": [type(cb).__name__ for cb in callbacks],
-    })
 
 
 def _check_callbacks(callbacks: Sequence[Callback] | None) -> list[Callback]:
@@ -213,20 +169,13 @@ def fit(
 
     settings = None
     if checkpoint is not None or resume_from is not None:
-        settings = _settings(network, X, y, w, X_val, y_val, batch_size, shuffle,
+        settings = run_settings(network, X, y, w, X_val, y_val, batch_size, shuffle,
                              validation_split, optimizer, lr_schedule, seed, callbacks)
     run = Run(network, optimizer, as_rng(seed), callbacks, settings)
     ckpt = None
     if resume_from is not None:
-        # read and compare everything before any state changes
-        ckpt = load_checkpoint(resume_from)
-        diffs = settings_differences(ckpt.settings, settings) + \
-            _callback_differences(ckpt.callbacks, callbacks)
-        if diffs:
-            raise ValueError(f"cannot resume from {os.fspath(resume_from)}: the run's settings "
-                             "differ from the checkpoint's:\n  " + "\n  ".join(diffs))
-        check_restorable(ckpt, network, optimizer, X.shape[0], batch_size, resume_from,
-                         callbacks)
+        ckpt = checked_checkpoint(resume_from, settings, network, optimizer, callbacks,
+                                  X.shape[0], batch_size)
     elif validation_data is None and validation_split > 0:
         labels = stratify_labels(y) if network.loss.is_classifier else None
         run.train_rows, run.val_rows = train_validation_split(X.shape[0], validation_split,
@@ -246,8 +195,6 @@ def fit(
     run.set_data(X, y, w, batch_size, ws)
     bar = None
     if verbose:
-        from tqdm.auto import tqdm
-
         total = epochs * run.n_batches
         bar = tqdm(total=total, initial=min(run.global_step, total), unit="batch", leave=True,
                    dynamic_ncols=True)

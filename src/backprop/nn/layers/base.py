@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from backprop._utils import check_int
 from backprop.nn.activations import Activation
 
 __all__ = ["Layer", "LAYERS", "register", "check_dtype", "check_width"]
@@ -75,10 +76,7 @@ def check_dtype(dtype: Any) -> np.dtype:
 
 def check_width(config: dict[str, Any], key: str) -> int:
     """``config[key]`` when it is a positive int (not a bool); else ``ValueError`` naming it."""
-    v = config.get(key)
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{key} must be a positive integer, got {v!r}")
-    return int(v)
+    return check_int(key, config.get(key), 1)
 
 
 class Layer:
