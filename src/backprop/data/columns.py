@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop import _kernels
 from backprop._utils import clip_repr, optional_import
 from backprop.data.readers import DataError
 
@@ -116,9 +117,9 @@ def check_finite_features(X: Array, names: list[str], source: str,
                           tabular: bool = False) -> None:
     """Raise :class:`DataError` naming the row and column of the first NaN or inf of ``X``
     (a NaN read from a table is reported as an empty cell)."""
-    finite = np.isfinite(X)
-    if not finite.all():
-        i, j = (int(v) for v in np.argwhere(~finite)[0])
+    bad = _kernels.first_nonfinite(X)
+    if bad is not None:
+        i, j = bad
         what = "is empty (or NA/NaN)" if tabular and np.isnan(X[i, j]) else f"holds {X[i, j]}"
         raise DataError(f"{source}: row {i + 1}, column {names[j]!r} {what}; features must be "
                         f"finite numbers")

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop import _kernels
 from backprop._utils import clip_repr, optional_import
 from backprop.data.readers import DataError
 
@@ -192,9 +193,9 @@ def _encode_regression(s: Any, where: str) -> Array:
                         f"{clip_repr(_label(s.iloc[i]))} (use task 'classification' for "
                         f"class labels)")
     y = num.to_numpy(dtype=np.float64)
-    if not np.isfinite(y).all():
-        i = int(np.argmax(~np.isfinite(y)))
-        raise DataError(f"{where}: row {i + 1} holds {y[i]}")
+    bad = _kernels.first_nonfinite(y)
+    if bad is not None:
+        raise DataError(f"{where}: row {bad[0] + 1} holds {y[bad]}")
     return y
 
 

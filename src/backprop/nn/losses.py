@@ -37,8 +37,8 @@ def _first_bad(mask: Array) -> tuple[int, ...]:
 
 
 def _check_finite(y: Array, name: str) -> None:
-    if not np.all(np.isfinite(y)):
-        idx = _first_bad(~np.isfinite(y))
+    idx = _kernels.first_nonfinite(y)
+    if idx is not None:
         raise ValueError(f"{name} contains a non-finite value {y[idx].item()!r} at row {idx[0]}")
 
 
