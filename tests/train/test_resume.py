@@ -297,3 +297,27 @@ def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_pat
         other.fit(X, y, epochs=4, resume_from=ckpt, **kwargs)
     assert_weights_equal(other.get_weights(), before)
     assert kwargs["optimizer"].state["step"] == 0
+
+
+@pytest.mark.parametrize("edit", ["earlier layout", "part missing", "array missing"])
+def test_a_checkpoint_of_another_layout_or_with_a_missing_part_is_named(edit, tmp_path):
+    from backprop.saving import read_safetensors, write_safetensors
+
+    X, y = classification_data()
+    net, kwargs = make_run("adam")
+    ckpt = tmp_path / "run.ckpt"
+    net.fit(X, y, epochs=1, checkpoint=ckpt, **kwargs)
+    contents = read_safetensors(ckpt, kind="checkpoint")
+    header, tensors = contents.header, contents.tensors
+    if edit == "earlier layout":  # as an earlier version wrote them: no layout entry
+        del header["layout"]
+        message = "a checkpoint in layout 1 \\(this version resumes layout 2"
+    elif edit == "part missing":
+        del header["optimizer"]["state"]
+        message = "checkpoint part 'optimizer' is missing or malformed"
+    else:
+        del tensors["network.layers.0.W"]
+        message = "checkpoint part 'network' misses the array 'layers.0.W'"
+    write_safetensors(ckpt, tensors, header, kind="checkpoint")
+    with pytest.raises(bp.ModelFileError, match=message):
+        bp.load_checkpoint(ckpt)

@@ -36,11 +36,15 @@ if TYPE_CHECKING:
     from backprop.optim import Optimizer
     from backprop.train.callbacks import Callback
 
-__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "check_restorable", "KIND"]
+__all__ = ["Checkpoint", "save_checkpoint", "load_checkpoint", "check_restorable", "KIND",
+           "LAYOUT"]
 
 Array = np.ndarray
 PathLike = str | os.PathLike[str]
 KIND = "checkpoint"
+#: How the parts of a run are laid out in the file (the container's format version is the
+#: safetensors + JSON framing, shared with model files; this is the checkpoint's own schema).
+LAYOUT = 2
 _RUN_ARRAYS = ("order", "train_rows", "val_rows")
 
 
@@ -99,13 +103,15 @@ def _pack(prefix: str, state: dict[str, Any], tensors: dict[str, Array]) -> dict
 
 def _unpack(prefix: str, part: Any, tensors: dict[str, Array], name: str) -> dict[str, Any]:
     """The state dict :func:`_pack` split."""
-    try:
-        state = dict(part["values"])
-        for key in part["arrays"]:
-            state[key] = tensors[f"{prefix}.{key}"]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelFileError(f"{name}: checkpoint part {prefix!r} is malformed or misses the "
-                             f"array {exc}") from None
+    if not (isinstance(part, dict) and isinstance(part.get("values"), dict)
+            and isinstance(part.get("arrays"), list)
+            and all(isinstance(key, str) for key in part["arrays"])):
+        raise ModelFileError(f"{name}: checkpoint part {prefix!r} is missing or malformed")
+    state = dict(part["values"])
+    for key in part["arrays"]:
+        if f"{prefix}.{key}" not in tensors:
+            raise ModelFileError(f"{name}: checkpoint part {prefix!r} misses the array {key!r}")
+        state[key] = tensors[f"{prefix}.{key}"]
     return state
 
 
@@ -126,6 +132,7 @@ def save_checkpoint(path: PathLike, ckpt: Checkpoint) -> None:
         if arr is not None:
             tensors[f"run.{key}"] = np.asarray(arr, dtype=np.int64)
     header = {
+        "layout": LAYOUT,
         "model": ckpt.model,
         "network": network,
         "optimizer": optimizer,
@@ -154,6 +161,12 @@ def load_checkpoint(path: PathLike) -> Checkpoint:
     name = os.fspath(path)
     contents = read_safetensors(name, kind=KIND)
     header, tensors = contents.header, contents.tensors
+    layout = header.get("layout", 1)
+    if layout != LAYOUT:
+        raise ModelFileError(
+            f"{name}: a checkpoint in layout {layout!r} (this version resumes layout {LAYOUT}, "
+            "where each part of the run is stored by name): resume it with the numpy-backprop "
+            "that wrote it, or train again")
     optimizer = dict(_require(header, "optimizer", dict, name))
     optimizer["state"] = _unpack("optimizer", optimizer.get("state"), tensors, name)
     callbacks = []
