@@ -1,4 +1,4 @@
-"""Reports of a training run's :class:`~backprop.training.History`: learning-curve plots
+"""Reports of a training run's :class:`~backprop.train.History`: learning-curve plots
 (matplotlib, Agg backend, no window) and a CSV table, both written atomically."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Why this module exists.  Every training step produces the same arrays: the mini-
 layer's ``z`` and ``a``, the back-propagated ``da``/``dz`` and one gradient per parameter.
 Allocating them afresh costs, per step, a trip through the allocator and (for arrays past
 glibc's mmap threshold) fresh pages that the kernel must fault in and zero, and it evicts the
-arrays of the previous step from the CPU caches.  :func:`backprop.training.fit` and
+arrays of the previous step from the CPU caches.  :func:`backprop.train.fit` and
 :meth:`backprop.Network.predict` therefore hold one :class:`Workspace`, and the layers write into
 arrays they get from it instead of allocating.
 

@@ -1,6 +1,6 @@
 """Callbacks and the History of a training run.
 
-:func:`backprop.training.fit` calls, on every callback: ``on_train_begin(network)`` once,
+:func:`backprop.train.fit` calls, on every callback: ``on_train_begin(network)`` once,
 ``on_batch_end(step, logs)`` after every optimizer step, ``on_epoch_end(epoch, logs, history)``
 after every epoch and ``on_train_end(network, history)`` once.  ``on_epoch_end`` returning True
 stops training after that epoch; ``on_batch_end`` returning True stops it after that step (an

@@ -138,7 +138,7 @@ def fit(
     sample_weight : ndarray of shape (m,), optional
         Per-sample weights: each batch's cost is the weighted mean.
     checkpoint : path, optional
-        Write a checkpoint (:mod:`backprop.checkpoint`, atomically) every ``checkpoint_every``
+        Write a checkpoint (:mod:`backprop.train.checkpoint`, atomically) every ``checkpoint_every``
         epochs, after the last epoch, and when a callback interrupts the run.
     checkpoint_every : int
         Epochs between checkpoints.
