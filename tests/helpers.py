@@ -6,6 +6,7 @@ import contextlib
 from typing import Any, NamedTuple
 
 import numpy as np
+import pytest
 
 import backprop as bp
 from backprop.nn.layers import LAYERS
@@ -81,3 +82,23 @@ def assert_state_equal(a: dict, b: dict) -> None:
             np.testing.assert_array_equal(a[key], b[key], err_msg=key)
         else:
             assert a[key] == b[key], key
+
+
+def tol(dtype: Any) -> float:
+    """Agreement expected between fused and plain results, relative to an array's scale."""
+    return 2e-5 if dtype == np.float32 else 1e-12
+
+
+def assert_close(actual: Any, desired: Any, dtype: Any, what: str = "") -> None:
+    """``max |actual - desired| <= tol * max |desired|`` (float rounding of sums of products)."""
+    actual, desired = np.asarray(actual), np.asarray(desired)
+    assert actual.shape == desired.shape, what
+    scale = max(float(np.max(np.abs(desired), initial=0.0)), np.finfo(dtype).tiny)
+    err = float(np.max(np.abs(actual.astype(np.float64) - desired), initial=0.0))
+    assert err <= tol(dtype) * scale, f"{what}: max abs diff {err:.3g} at scale {scale:.3g}"
+
+
+#: scikit-learn warns when a few epochs do not converge; the tests train for few on purpose
+no_convergence_warning = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning"
+)

@@ -19,25 +19,13 @@ from backprop import _kernels
 from backprop.data.split import minibatches
 from backprop.nn.activations import ACTIVATIONS
 from backprop.nn.workspace import Workspace
-from helpers import DoubledGradDense
+from helpers import DoubledGradDense, assert_close, tol
 
 pytestmark = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
 DTYPES = [np.float32, np.float64]
 
 
-def tol(dtype):
-    """Agreement expected between fused and plain results, relative to an array's scale."""
-    return 2e-5 if dtype == np.float32 else 1e-12
-
-
-def assert_close(actual, desired, dtype, what=""):
-    """``max |actual - desired| <= tol * max |desired|`` (float rounding of sums of products)."""
-    actual, desired = np.asarray(actual), np.asarray(desired)
-    assert actual.shape == desired.shape, what
-    scale = max(float(np.max(np.abs(desired), initial=0.0)), np.finfo(dtype).tiny)
-    err = float(np.max(np.abs(actual.astype(np.float64) - desired), initial=0.0))
-    assert err <= tol(dtype) * scale, f"{what}: max abs diff {err:.3g} at scale {scale:.3g}"
 
 
 # ----------------------------------------------------------------------------- output kernels

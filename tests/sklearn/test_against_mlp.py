@@ -23,11 +23,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
-
+from helpers import no_convergence_warning
 
 # --------------------------------------------------------------------------- accuracy vs sklearn
 # loader and epochs (the same for both libraries; the two larger sets get fewer, to save time)

@@ -1,14 +1,10 @@
 """backprop.sklearn: scikit-learn's own estimator checks on both estimators."""
 
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- estimator checks

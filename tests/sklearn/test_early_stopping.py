@@ -18,10 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from backprop.sklearn import BackpropClassifier
 from backprop.sklearn._monitor import _EpochMonitor
 from backprop.train.callbacks import History
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- training control

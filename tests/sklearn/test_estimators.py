@@ -19,10 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import backprop as bp
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- targets and outputs

@@ -12,10 +12,7 @@ from sklearn.datasets import (
 
 import backprop as bp
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- model files

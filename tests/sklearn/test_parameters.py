@@ -13,10 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 import backprop as bp
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
 from backprop.sklearn._params import ARCHITECTURE, PARAM_RULES, check_params
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- API contract

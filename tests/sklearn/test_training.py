@@ -11,10 +11,7 @@ from sklearn.datasets import (
 from sklearn.preprocessing import StandardScaler
 
 from backprop.sklearn import BackpropClassifier, BackpropRegressor
-
-no_convergence_warning = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+from helpers import no_convergence_warning
 
 
 # --------------------------------------------------------------------------- determinism
