@@ -53,7 +53,8 @@ def log_softmax(z: Array) -> Array:
 def _row_max(z: Array) -> Array:
     """``z.max(axis=1, keepdims=True)``, the same numbers.  NumPy reduces a short inner axis
     slowly, one row at a time: for a few classes it is faster to reduce a transposed copy
-    along its outer axis, all rows at once (10,000 x 10: 0.06 ms instead of 0.7 ms)."""
+    along its outer axis, all rows at once (the predict section of benchmarks/bench_train.py
+    runs through it)."""
     if z.ndim == 2 and z.shape[1] <= 64:
         return np.ascontiguousarray(z.T).max(axis=0)[:, None]
     return z.max(axis=1, keepdims=True)
