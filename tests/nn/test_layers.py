@@ -105,3 +105,29 @@ def test_dropout_is_reproducible_and_validated():
     for bad in (-0.1, 1.0, 1.5, "0.5"):
         with pytest.raises(ValueError, match="dropout rate must be in"):
             bp.Dropout(bad)
+
+
+def test_standardize_validates_its_statistics():
+    with pytest.raises(ValueError, match="scale must be positive; entry 1 is 0.0"):
+        bp.Standardize([0.0, 1.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="mean must be finite; entry 0 is nan"):
+        bp.Standardize([np.nan], [1.0])
+    with pytest.raises(ValueError, match=r"scale must have the shape of mean \(2,\)"):
+        bp.Standardize([0.0, 1.0], [1.0])
+    with pytest.raises(ValueError, match=r"expects input of shape \(m, 2\), got \(3, 1\)"):
+        bp.Standardize([0.0, 1.0], [1.0, 1.0]).forward(np.ones((3, 1)))
+
+
+def test_gradients_flow_through_standardize_layers(rng):
+    X = rng.normal(10, 3, size=(12, 3))
+    net = bp.Network([bp.Standardize(X.mean(0), X.std(0)),
+                      bp.Dense(3, 4, "tanh", dtype=np.float64, seed=0),
+                      bp.Dense(4, 1, "linear", dtype=np.float64, seed=1),
+                      bp.Standardize([100.0], [20.0], inverse=True)], loss="mse")
+    report = bp.gradient_check(net, X, rng.normal(100, 20, size=12))
+    assert report.passed and report.max_relative_error < 1e-7
+    assert [r.param for r in report.rows] == ["W", "b", "W", "b", "X"]
+    chain = (r"layer sizes do not chain: layers\[0\] \(Standardize\) returns \(2,\) but "
+             r"layers\[1\] \(Dense\) expects \(3,\)")
+    with pytest.raises(ValueError, match=chain):
+        bp.Network([bp.Standardize([0, 0], [1, 1]), bp.Dense(3, 1, "linear")], loss="mse")
