@@ -317,7 +317,8 @@ class Sequential:
         check_int("batch_size", batch_size, 1)
         first = self.layers[0]
         watch = first.workspace_path and first.watches_input
-        X = self.check_inputs(X, finite=not watch)
+        # not cast here: each chunk is cast into a reused array (no copy of all of X)
+        X = check_X(X, self.input_shape, finite=not watch)
         return inference.predict(self.layers, X, self.dtype, batch_size, watch)
 
     def predict_classes(self, X: Array) -> Array:
