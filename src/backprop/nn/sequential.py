@@ -286,13 +286,15 @@ class Sequential:
 
     def output_logits(self, X: Array, batch_size: int = 8192) -> Array:
         """The output layer's pre-activation ``z`` for checked inputs ``X``, computed in
-        chunks (dropout off): the logits of a sigmoid or softmax output."""
+        chunks, each cast to the network's dtype (dropout off): the logits of a sigmoid or
+        softmax output."""
         last = self.layers[-1]
         if last.activation is None:
             raise ValueError(f"the output layer {type(last).__name__} has no pre-activation")
         parts = []
         for start in range(0, X.shape[0], batch_size):
-            _, caches = propagation.forward_pass(self.layers, X[start:start + batch_size], False)
+            chunk = X[start:start + batch_size].astype(self.dtype, copy=False)
+            _, caches = propagation.forward_pass(self.layers, chunk, False)
             parts.append(last.preactivation(caches[-1]))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 

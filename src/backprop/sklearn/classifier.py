@@ -25,7 +25,7 @@ Array = np.ndarray
 def output_logits(network: Network, X: Array) -> Array:
     """The output layer's pre-activations ``z[L]`` (float64, shape (n, n_outputs)) for ``X``
     already checked by ``validate_data`` (so the network does not check it again)."""
-    return network.output_logits(X.astype(network.dtype, copy=False)).astype(np.float64)
+    return network.output_logits(X).astype(np.float64)
 
 
 @shared_sections(extra_attributes="""    classes_ : ndarray
