@@ -1,4 +1,4 @@
-"""Where an epoch's time goes beyond the GEMM-only floor (issue 3): a cost breakdown.
+"""Where an epoch's time goes beyond the GEMM-only floor: a cost breakdown.
 
 ``bench_train.py`` compares our ``fit`` with the floor, PyTorch and scikit-learn; this script
 says what the difference between ``fit`` and the floor is made of, by taking parts of the step

@@ -1,10 +1,10 @@
-"""Would a second thread make the Adam update cheaper inside ``fit``?  (issue 3; measured: no)
+"""Would a second thread make the Adam update cheaper inside ``fit``?  (measured: no)
 
 In isolation, Adam's kernel split over two threads (numba ``parallel=True``, two chunks) runs
 about twice as fast.  Inside ``fit`` the second core is OpenBLAS's: between matrix products its
 idle worker thread keeps spinning, and a second element-wise thread then competes with it.  This
 script measures both: the kernel alone, serial against parallel, and whole epochs of ``fit`` on
-the issue's workload (784-256-128-10, Adam 1e-3, batch 128, Fashion-MNIST) with the serial
+the training workload (784-256-128-10, Adam 1e-3, batch 128, Fashion-MNIST) with the serial
 kernel and with the parallel one swapped in, interleaved.  Each numba threading layer runs in a
 fresh process (a thread pool, once started, stays for the life of the process).
 

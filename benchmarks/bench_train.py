@@ -1,5 +1,5 @@
 """Training speed, side by side: our ``fit`` against the GEMM-only floor, PyTorch and
-scikit-learn on Fashion-MNIST (issue 3).
+scikit-learn on Fashion-MNIST.
 
 The workload: a 784-256-128-10 MLP (ReLU, softmax + cross-entropy), Adam(lr=1e-3), batch 128,
 float32, the 60,000 training images.  Everything runs in this one process with the same BLAS
@@ -484,7 +484,7 @@ def run_memory(args: argparse.Namespace, results: dict) -> None:
 
 # ----------------------------------------------------------------------------- summary
 def goal_table(results: dict) -> None:
-    section("goals (issue 3)")
+    section("goals")
     rows = []
 
     def add(goal: str, measured: str, ok: bool | None) -> None:

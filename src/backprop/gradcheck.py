@@ -6,7 +6,7 @@ copy of the network::
     n_i = (J(θ + eps e_i) - J(θ - eps e_i)) / (2 eps)
     relative error = |g_i - n_i| / max(|g_i| + |n_i|, 1e-12)
 
-where ``g_i`` is the gradient from :meth:`Network.loss_and_grads` computed in float64.
+where ``g_i`` is backprop's gradient (:meth:`Sequential.forward_backward`) computed in float64.
 
 The two costs ``J(θ ± eps e_i)`` are evaluated in ``numpy.longdouble`` when the platform's is
 wider than float64 (80-bit on x86-64 Linux and macOS-x86, 128-bit on aarch64 Linux), otherwise in

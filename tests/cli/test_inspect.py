@@ -12,7 +12,8 @@ def test_inspect_json(iris_model, cli, species):
     code, out, err = cli("inspect", iris_model, "--json")
     assert code == 0, err
     info = json.loads(out)
-    assert info["format_version"] == 1 and info["classes"] == list(species)
+    assert info["format_version"] == backprop.saving.FORMAT_VERSION
+    assert info["classes"] == list(species)
     assert info["metadata"]["target"] == "species" and info["parameters"] == 4 * 8 + 8 + 8 * 3 + 3
     training = info["metadata"]["training"]
     assert training["optimizer"] == "adam" and training["lr"] == 0.001  # Adam's own default

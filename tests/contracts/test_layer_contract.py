@@ -1,10 +1,14 @@
 """The layer contract, run for every registered layer: a layer that is registered but has no
 example here fails the guard test, so a new layer cannot skip these checks."""
 
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
 
 import backprop as bp
+import backprop.nn.layers
 from backprop.nn.layers import LAYERS
 from backprop.nn.workspace import Workspace
 
@@ -21,6 +25,15 @@ EXAMPLES = {
 
 def test_every_registered_layer_has_an_example():
     assert set(EXAMPLES) == set(LAYERS)
+
+
+def test_every_layer_module_is_imported_by_the_package():
+    """A layer module the package does not import would escape the registry (and so this
+    contract and model files): importing every module of nn/layers registers nothing new."""
+    before = dict(LAYERS)
+    for info in pkgutil.iter_modules(backprop.nn.layers.__path__):
+        importlib.import_module(f"backprop.nn.layers.{info.name}")
+    assert LAYERS == before
 
 
 def example(name):

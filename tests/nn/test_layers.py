@@ -131,3 +131,16 @@ def test_gradients_flow_through_standardize_layers(rng):
              r"layers\[1\] \(Dense\) expects \(3,\)")
     with pytest.raises(ValueError, match=chain):
         bp.Network([bp.Standardize([0, 0], [1, 1]), bp.Dense(3, 1, "linear")], loss="mse")
+
+
+def test_standardize_from_a_fitted_scaler():
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.random.default_rng(0).normal(3.0, 2.0, size=(50, 3))
+    for scaler in (bp.Standardizer().fit(X), StandardScaler().fit(X)):
+        layer = bp.Standardize.from_standardizer(scaler)
+        np.testing.assert_allclose(layer.forward(X)[0], scaler.transform(X), atol=1e-12)
+        back = bp.Standardize.from_standardizer(scaler, inverse=True)
+        np.testing.assert_allclose(back.forward(layer.forward(X)[0])[0], X, atol=1e-12)
+    with pytest.raises(ValueError, match="StandardScaler is not fitted"):
+        bp.Standardize.from_standardizer(StandardScaler())

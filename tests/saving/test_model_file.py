@@ -215,10 +215,10 @@ def rewrite(path, edit_header=None, edit_meta=None, edit_tensors=None, fix_check
     if edit_tensors:
         edit_tensors(tensors)
     meta["header"] = json.dumps(header)
-    if fix_checksum:
-        meta["sha256"] = checksum(tensors)
     if edit_meta:
         edit_meta(meta)
+    if fix_checksum:
+        meta["sha256"] = checksum(tensors, meta["kind"], meta["header"])
     path.write_bytes(st_save(tensors, metadata=meta))
     return path
 
@@ -258,8 +258,8 @@ def test_flipped_weight_byte_fails_the_checksum(tmp_path):
     data = bytearray(path.read_bytes())
     data[-5] ^= 0x10
     path.write_bytes(bytes(data))
-    expect_error(path, r"the arrays do not match the checksum recorded in the file \(corrupted "
-                       r"or edited\)")
+    expect_error(path, r"the arrays and header do not match the checksum recorded in the file "
+                       r"\(corrupted or edited\)")
 
 
 def test_future_and_invalid_format_versions(tmp_path):
@@ -435,3 +435,32 @@ def test_generic_container_for_other_kinds(tmp_path):
     assert contents.tensors["m"].tobytes() == state["m"].tobytes()
     with pytest.raises(bp.ModelFileError, match="holds a 'checkpoint', not a 'model'"):
         bp.load(path)
+
+
+def test_a_flipped_byte_in_the_header_fails_the_checksum(tmp_path):
+    """The class names, feature names and architecture live in the JSON header: a changed
+    byte there (a class "dog" read back as "dig") must not load."""
+    path = saved(tmp_path)
+    data = path.read_bytes()
+    at = data.index(b'\\"dog\\"') + 3  # inside the header's escaped JSON text
+    path.write_bytes(data[:at] + b"i" + data[at + 1:])
+    expect_error(path, "the arrays and header do not match the checksum")
+
+
+def test_a_format_version_1_file_still_loads(tmp_path):
+    """Files written before the header joined the checksum: the arrays' checksum is checked."""
+    path = saved(tmp_path)
+    net = bp.load(path)
+
+    def as_version_1(meta):
+        meta["format_version"] = "1"
+        meta["sha256"] = checksum(st_load(path.read_bytes()))
+
+    rewrite(path, edit_meta=as_version_1, fix_checksum=False)
+    old = bp.load(path)
+    X = np.random.default_rng(0).normal(size=(5, 4))
+    np.testing.assert_array_equal(old.predict(X), net.predict(X))
+    assert old.classes == net.classes
+    rewrite(path, edit_tensors=lambda t: t["layers.1.b"].__setitem__(0, 7.0),
+            edit_meta=lambda m: None, fix_checksum=False)
+    expect_error(path, r"the arrays do not match the checksum")

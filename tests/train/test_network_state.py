@@ -54,6 +54,8 @@ def test_early_stopping_restores_the_buffer_of_the_best_epoch():
 
 
 def test_divergence_rewind_restores_the_buffer_of_the_last_good_step():
+    """In the middle of an epoch: the mark, then the good steps since replayed, which move the
+    buffer again."""
     X, _ = data()
     y = X.sum(axis=1, keepdims=True)
     net = bp.Network([RunningMean(4), bp.Dense(4, 8, "relu", dtype=np.float64, seed=0),
@@ -70,9 +72,10 @@ def test_divergence_rewind_restores_the_buffer_of_the_last_good_step():
                 opt.lr = 1e12
 
     opt = bp.SGD(lr=0.01)
-    with pytest.raises(bp.TrainingDiverged):
-        net.fit(X, y, epochs=5, batch_size=32, optimizer=opt, verbose=0,
+    with pytest.raises(bp.TrainingDiverged) as info:
+        net.fit(X, y, epochs=5, batch_size=32, optimizer=opt, verbose=0, seed=1,
                 callbacks=[Keep(), BlowUp()])
+    assert info.value.step > 0  # good steps of that epoch were replayed after the mark
     assert_state_equal(net.state_dict(), good[-1])
 
 
@@ -129,8 +132,8 @@ def test_inputs_of_any_rank_match_the_first_layers_shape():
         def backward(self, da, cache):
             return da.reshape(da.shape[0], 2, 3), {}
 
-    net = bp.Network([FlattenPairs(), bp.Dense(6, 1, "linear", dtype=np.float64, seed=0)],
-                     "mse")
+    layers = [FlattenPairs(), bp.Dense(6, 1, "linear", dtype=np.float64, seed=0)]
+    net = bp.Network(layers, "mse")
     X = np.random.default_rng(0).normal(size=(7, 2, 3))
     assert net.input_shape == (2, 3) and net.predict(X).shape == (7, 1)
     assert bp.gradient_check(net, X, X[:, 0, :1]).passed
@@ -140,3 +143,79 @@ def test_inputs_of_any_rank_match_the_first_layers_shape():
     bad[4, 1, 2] = np.nan
     with pytest.raises(ValueError, match=r"X contains nan at row 4, index \(1, 2\)"):
         net.predict(bad)
+
+
+def test_a_leading_layer_that_reshapes_needs_the_input_shape():
+    class Flatten(bp.Layer):
+        """Any (m, ...) -> (m, prod): no input shape of its own."""
+
+        params = {}
+
+        def output_shape(self, input_shape):
+            return (int(np.prod(input_shape)),)
+
+        def forward(self, a_prev, training=False):
+            return a_prev.reshape(a_prev.shape[0], -1), a_prev.shape
+
+        def backward(self, da, cache):
+            return da.reshape(cache), {}
+
+        def config(self):
+            return {"type": "Flatten"}
+
+    layers = [Flatten(), bp.Dense(16, 1, "linear", dtype=np.float64, seed=0)]
+    with pytest.raises(ValueError, match=r"cannot be inferred through layers\[0\] \(Flatten\)"):
+        bp.Network(layers, "mse")
+    net = bp.Network(layers, "mse", input_shape=(1, 4, 4))
+    assert net.layer_shapes() == [((1, 4, 4), (16,)), ((16,), (1,))]
+    X = np.random.default_rng(0).normal(size=(10, 1, 4, 4))
+    assert net.predict(X).shape == (10, 1)
+    with pytest.raises(ValueError, match=r"X must have shape \(n_samples, 1, 4, 4\)"):
+        net.predict(X.reshape(10, 16))
+    assert net.config()["input_shape"] == [1, 4, 4]
+    with pytest.raises(ValueError, match=r"input_shape\[1\] must be a positive integer"):
+        bp.Network(layers, "mse", input_shape=(1, 0, 4))
+
+
+def test_an_integer_buffer_is_saved_checkpointed_and_kept_integer(tmp_path):
+    class Counter(bp.Layer):
+        """Counts the training rows it has seen (an int64 buffer), as batch norm's counter."""
+
+        def __init__(self, n):
+            self.n = n
+            self.params = {}
+            self.buffers = {"seen": np.zeros(1, dtype=np.int64)}
+
+        @property
+        def input_shape(self):
+            return (self.n,)
+
+        def forward(self, a_prev, training=False):
+            if training:
+                self.buffers["seen"] += a_prev.shape[0]
+            return a_prev, None
+
+        def backward(self, da, cache):
+            return da, {}
+
+        @classmethod
+        def param_shapes(cls, config, dtype):
+            return {"seen": ((1,), np.dtype(np.int64))}
+
+        def config(self):
+            return {"type": "Counter", "n": self.n}
+
+        @classmethod
+        def from_config(cls, config, dtype=np.float32, seed=None):
+            return cls(config["n"])
+
+    X, y = data()
+    with registered(Counter):
+        net = bp.Network([Counter(4), bp.Dense(4, 3, "softmax", dtype=np.float64, seed=0)],
+                         "categorical_crossentropy")
+        net.fit(X, y, epochs=2, batch_size=32, verbose=0, checkpoint=tmp_path / "c.ckpt")
+        assert net.layers[0].buffers["seen"][0] == 2 * len(X)
+        net.save(tmp_path / "c.safetensors")
+        assert bp.load(tmp_path / "c.safetensors").layers[0].buffers["seen"][0] == 2 * len(X)
+        assert bp.load_checkpoint(tmp_path / "c.ckpt").network["layers.0.seen"][0] == 2 * len(X)
+        assert net.astype(np.float64).layers[0].buffers["seen"].dtype == np.int64

@@ -321,3 +321,43 @@ def test_a_checkpoint_of_another_layout_or_with_a_missing_part_is_named(edit, tm
     write_safetensors(ckpt, tensors, header, kind="checkpoint")
     with pytest.raises(bp.ModelFileError, match=message):
         bp.load_checkpoint(ckpt)
+
+
+@pytest.mark.parametrize("edit", ["nan", "float64", "int32"])
+def test_a_checkpoint_with_bad_network_arrays_is_refused_before_anything_changes(edit, tmp_path):
+    from backprop.saving import read_safetensors, write_safetensors
+
+    X, y = classification_data()
+    net, kwargs = make_run("adam")
+    ckpt = tmp_path / "run.ckpt"
+    net.fit(X, y, epochs=1, checkpoint=ckpt, **kwargs)
+    contents = read_safetensors(ckpt, kind="checkpoint")
+    W = contents.tensors["network.layers.0.W"]
+    if edit == "nan":
+        W[0, 3] = np.nan
+        message = r"network state's layers.0.W holds nan at index \[0, 3\]"
+    else:
+        contents.tensors["network.layers.0.W"] = W.astype(edit)
+        message = f"network state's layers.0.W is {edit}, the network's float32"
+    write_safetensors(ckpt, contents.tensors, contents.header, kind="checkpoint")
+    other, kwargs = make_run("adam")
+    before = other.get_weights()
+    with pytest.raises(bp.ModelFileError, match="cannot resume: the " + message):
+        other.fit(X, y, epochs=2, resume_from=ckpt, **kwargs)
+    assert_weights_equal(other.get_weights(), before)
+
+
+def test_the_network_a_checkpoint_holds(tmp_path):
+    X, y = classification_data()
+    net, kwargs = make_run("adam")
+    ckpt = tmp_path / "run.ckpt"
+    net.fit(X, y, epochs=2, checkpoint=ckpt, **kwargs)
+    state = bp.load_checkpoint(ckpt)
+    held = state.build_network(bp.Network)
+    assert isinstance(held, bp.Network) and held.config() == net.config()
+    for key, value in held.state_dict().items():
+        saved = state.network[key]
+        assert np.array_equal(value, saved) if isinstance(value, np.ndarray) else value == saved
+    assert held.predict(X).shape == (X.shape[0], 3)
+    generators = [la.rng for la in held.layers if la.rng is not None]
+    assert len(generators) == 2 and generators[0] is not generators[1]  # one per Dropout

@@ -98,9 +98,9 @@ def _build_network(args: argparse.Namespace, data: Dataset) -> Network:
 
 def _user_model(inner: Network, prep: Prepared) -> Network:
     """The model a user keeps: raw features in, original units out."""
-    layers = [Standardize(prep.x_scaler.mean_, prep.x_scaler.scale_), *inner.layers]
+    layers = [Standardize.from_standardizer(prep.x_scaler), *inner.layers]
     if prep.y_scaler is not None:
-        layers.append(Standardize(prep.y_scaler.mean_, prep.y_scaler.scale_, inverse=True))
+        layers.append(Standardize.from_standardizer(prep.y_scaler, inverse=True))
     return Network(layers, loss=inner.loss, l2=inner.l2, classes=prep.data.classes or None,
                    feature_names=prep.data.feature_names)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop._utils import as_rng, check_int
+from backprop._utils import as_rng, check_int, check_real
 from backprop.nn import inference, propagation, regularization, state
 from backprop.nn.checks import check_classes, check_feature_names, check_X
 from backprop.nn.layers import LAYERS, Layer
@@ -28,12 +28,24 @@ Array = np.ndarray
 Shape = tuple[int, ...]
 
 
-def _chain(layers: list[Layer]) -> list[tuple[Shape, Shape]]:
-    """Each layer's trailing input and output shape; ``ValueError`` when they do not chain."""
-    start = next((i for i, la in enumerate(layers) if la.input_shape is not None), None)
-    if start is None:
-        raise ValueError("a network needs a layer with a known input shape (a Dense layer, say)")
-    shape, shapes = tuple(layers[start].input_shape), []
+def _chain(layers: list[Layer], input_shape: Shape | None) -> list[tuple[Shape, Shape]]:
+    """Each layer's trailing input and output shape, from ``input_shape`` or, when it is None,
+    from the first layer that declares one (the layers before it must keep the shape they
+    get); ``ValueError`` when they do not chain."""
+    shape = input_shape
+    if shape is None:
+        start = next((i for i, la in enumerate(layers) if la.input_shape is not None), None)
+        if start is None:
+            raise ValueError("a network needs a layer with a known input shape (a Dense layer, "
+                             "say), or input_shape=")
+        reshaping = next((i for i in range(start)
+                          if type(layers[i]).output_shape is not Layer.output_shape), None)
+        if reshaping is not None:
+            raise ValueError(f"the input shape cannot be inferred through layers[{reshaping}] "
+                             f"({type(layers[reshaping]).__name__}), which changes the shape: "
+                             "give input_shape=")
+        shape = layers[start].input_shape
+    shape, shapes = tuple(shape), []
     for i, layer in enumerate(layers):
         want = layer.input_shape
         if want is not None and tuple(want) != shape:
@@ -59,6 +71,9 @@ class Sequential:
     l2 : float, default 0
         L2 penalty ``(l2 / 2) sum ||W||^2`` on weights (not biases), part of ``J`` and its
         gradient.
+    input_shape : tuple of int, optional
+        The trailing shape of one input row; by default the first layer that declares one
+        gives it (needed when a layer before it changes the shape, a Flatten say).
     classes : list, optional
         Original class labels (str, int, float or bool), index ``i`` naming class ``i``: one per
         softmax unit, two for a single sigmoid unit.  Used by :meth:`predict_labels` and saved
@@ -75,6 +90,7 @@ class Sequential:
         loss: str | Loss = "mse",
         l2: float = 0.0,
         *,
+        input_shape: Sequence[int] | None = None,
         classes: Sequence[Any] | None = None,
         feature_names: Sequence[str] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -85,12 +101,16 @@ class Sequential:
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layers[{i}] must be a Layer, got {type(layer).__name__}")
-        self._shapes = _chain(layers)
+        if input_shape is not None:
+            input_shape = tuple(check_int(f"input_shape[{i}]", n, 1)
+                                for i, n in enumerate(input_shape))
+        #: the input shape as given (None: inferred from the layers)
+        self._given_input_shape = input_shape
+        self._shapes = _chain(layers, input_shape)
         dtypes = {la.dtype for la in layers if la.dtype is not None}
         if len(dtypes) > 1:
             raise ValueError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
-        if not isinstance(l2, (int, float, np.floating)) or not np.isfinite(l2) or l2 < 0:
-            raise ValueError(f"l2 must be a non-negative number, got {l2!r}")
+        check_real("l2", l2, 0.0, np.inf, high_open=True, what="a non-negative number")
         self.layers: list[Layer] = layers
         self.loss: Loss = get_loss(loss)
         self.l2 = float(l2)
@@ -195,12 +215,15 @@ class Sequential:
     def config(self) -> dict[str, Any]:
         """A JSON-able description (layers, loss, l2) from which :meth:`from_config` rebuilds
         the architecture."""
-        return {
+        config = {
             "layers": [layer.config() for layer in self.layers],
             "loss": self.loss.name,
             "l2": self.l2,
             "dtype": str(self.dtype),
         }
+        if self._given_input_shape is not None:
+            config["input_shape"] = list(self._given_input_shape)
+        return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any], seed: int | None = None, **kwargs: Any
@@ -215,8 +238,12 @@ class Sequential:
             if kind not in LAYERS:
                 raise ValueError(f"layers[{i}]: unknown layer type {kind!r} "
                                  f"(known: {sorted(LAYERS)})")
-            layers.append(LAYERS[kind].from_config(spec, dtype=dtype, seed=rng))
-        return cls(layers, loss=config["loss"], l2=config.get("l2", 0.0), **kwargs)
+            # a generator of its own per layer: a layer that keeps one (Dropout) must not share
+            # it with another, or their states (saved, rewound, restored) would collide
+            seed = np.random.default_rng(rng.integers(2**63))
+            layers.append(LAYERS[kind].from_config(spec, dtype=dtype, seed=seed))
+        return cls(layers, loss=config["loss"], l2=config.get("l2", 0.0),
+                   input_shape=config.get("input_shape"), **kwargs)
 
     def __repr__(self) -> str:
         inner = ", ".join(map(repr, self.layers))

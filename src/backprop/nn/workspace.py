@@ -39,8 +39,8 @@ class Workspace:
         self._memo: dict[tuple[int, str], Any] = {}
         #: prediction only: kernels that reproduce NumPy bit for bit, caches not kept
         self.inference = inference
-        #: set by ``Network.predict`` before a forward pass: the first Dense layer then clears
-        #: it and raises :class:`NonFiniteZ` when its ``z`` holds a NaN or inf
+        #: set by ``Sequential.predict`` before a forward pass: a first layer that watches its
+        #: input then clears it and raises :class:`NonFiniteZ` when its ``z`` holds a NaN or inf
         self.watch_z = False
 
     def get(self, owner: object, name: str, shape: tuple[int, ...], dtype: Any) -> Array:

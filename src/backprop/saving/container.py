@@ -5,9 +5,12 @@ metadata holds::
 
     format          "numpy-backprop"
     kind            what the file holds ("model", "checkpoint")
-    format_version  "1"
-    sha256          SHA-256 over every tensor's name, dtype, shape and bytes
+    format_version  "2"
+    sha256          SHA-256 over every tensor's name, dtype, shape and bytes, then the kind
+                    and the header's text: any change to what the file holds is detected
     header          JSON (what the kind puts there)
+
+Files of format version 1 (whose checksum covers the tensors alone) are still read.
 
 Reading never unpickles and never evaluates anything from the file: safetensors holds raw
 little-endian arrays and the header is plain JSON.  Every way a file can be wrong (missing,
@@ -39,7 +42,7 @@ PathLike = str | os.PathLike[str]
 #: Value of the ``format`` metadata entry of every file this library writes.
 FORMAT = "numpy-backprop"
 #: The newest format version this library reads and the one it writes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -49,13 +52,20 @@ class ModelFileError(ValueError):
     the file name and says what is wrong."""
 
 
-def checksum(tensors: dict[str, Array]) -> str:
-    """SHA-256 over each tensor's name, dtype, shape and little-endian bytes (sorted by name)."""
+def checksum(tensors: dict[str, Array], kind: str | None = None,
+             header_text: str | None = None) -> str:
+    """SHA-256 over each tensor's name, dtype, shape and little-endian bytes (sorted by name),
+    then, when given, the file's kind and its header's JSON text (format version 2 on: class
+    names, feature names and the architecture live in the header, and a flipped byte there
+    would change what ``predict`` prints)."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         t = tensors[name]
         h.update(f"{name}|{t.dtype.str}|{list(t.shape)}|".encode())
         h.update(np.ascontiguousarray(t, dtype=t.dtype.newbyteorder("<")).tobytes())
+    if header_text is not None:
+        h.update(f"|kind|{kind}|header|".encode())
+        h.update(header_text.encode("utf-8", "surrogatepass"))
     return h.hexdigest()
 
 
@@ -84,12 +94,13 @@ def write_safetensors(
         if arr.dtype.byteorder == ">":
             arr = arr.astype(arr.dtype.newbyteorder("<"))
         arrays[name] = arr
+    header_text = json.dumps(jsonable(header, "header"), allow_nan=False, sort_keys=True)
     metadata = {
         "format": FORMAT,
         "kind": kind,
         "format_version": str(FORMAT_VERSION),
-        "sha256": checksum(arrays),
-        "header": json.dumps(jsonable(header, "header"), allow_nan=False, sort_keys=True),
+        "sha256": checksum(arrays, kind, header_text),
+        "header": header_text,
     }
     try:
         payload = st_save(arrays, metadata=metadata)
@@ -114,7 +125,8 @@ def read_safetensors(path: PathLike, kind: str) -> FileContents:
 
     Checks, in order: the file can be read and is not empty; it parses as safetensors; its
     metadata says ``format == "numpy-backprop"`` and the expected ``kind``; its format version
-    is one this library reads; the header is a JSON object; the checksum matches the tensors.
+    is one this library reads; the checksum matches the tensors (and, from format version 2,
+    the kind and the header); the header is a JSON object.
     The returned arrays are fresh, writable, native-endian copies.
 
     Raises
@@ -161,27 +173,34 @@ def read_safetensors(path: PathLike, kind: str) -> FileContents:
         )
     if meta.get("kind") != kind:
         raise ModelFileError(f"{name}: holds a {meta.get('kind')!r}, not a {kind!r}")
+    tensors = {k: np.array(v, dtype=v.dtype.newbyteorder("=")) for k, v in raw.items()}
+    header_text = meta.get("header", "")
+    if not isinstance(header_text, str):
+        raise ModelFileError(f"{name}: its JSON header is not text")
+    covered = (kind, header_text) if version >= 2 else (None, None)
+    if meta.get("sha256") != checksum(tensors, *covered):
+        what = "arrays and header" if version >= 2 else "arrays"
+        raise ModelFileError(
+            f"{name}: the {what} do not match the checksum recorded in the file "
+            f"(corrupted or edited)"
+        )
     try:
-        header = json.loads(meta.get("header", ""))
+        header = json.loads(header_text)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise ModelFileError(f"{name}: its JSON header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):
         raise ModelFileError(f"{name}: its JSON header is not an object")
-    tensors = {k: np.array(v, dtype=v.dtype.newbyteorder("=")) for k, v in raw.items()}
-    if meta.get("sha256") != checksum(tensors):
-        raise ModelFileError(
-            f"{name}: the arrays do not match the checksum recorded in the file "
-            f"(corrupted or edited)"
-        )
     return FileContents(tensors, header, version, kind, len(data))
 
 
 def check_weights(tensors: dict[str, Array], verb: str) -> None:
-    """Raise ``ValueError`` (``"cannot {verb} {key}: ..."``) for a tensor that is not float32 or
-    float64 or holds a NaN or inf (named with its index): files never hold those."""
+    """Raise ``ValueError`` (``"cannot {verb} {key}: ..."``) for a tensor that is neither
+    float32/float64 nor an integer array (a counter kept as a buffer), or that holds a NaN or
+    inf (named with its index): files never hold those."""
     for key, t in tensors.items():
-        if t.dtype not in _DTYPES:
-            raise ValueError(f"cannot {verb} {key}: dtype {t.dtype} (float32 or float64 only)")
+        if t.dtype not in _DTYPES and t.dtype.kind not in "iu":
+            raise ValueError(f"cannot {verb} {key}: dtype {t.dtype} (float32, float64 or "
+                             "integers only)")
         idx = _kernels.first_nonfinite(t)
         if idx is not None:
             raise ValueError(f"cannot {verb} {key}: it holds {t[idx]} at index {list(idx)}")

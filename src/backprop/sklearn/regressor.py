@@ -62,8 +62,9 @@ class BackpropRegressor(RegressorMixin, _BackpropEstimator):
 
     def _restore_from_file(self, net: Network, attrs: dict[str, Any]) -> Network:
         last = net.layers[-1]
-        config = last.config()
-        if config.get("type") != "Standardize" or config.get("inverse") is not True:
+        # the layer _file_layers appended: compared with what it would write, not by its class
+        written = Standardize.identity(net.n_out, inverse=True).config()
+        if last.config() != written:
             raise ValueError("the network does not end with an inverse Standardize layer")
         self._y_mean, self._y_scale = last.buffers["mean"], last.buffers["scale"]
         self._y_ndim = int(attrs["y_ndim"])

@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backprop import _kernels
 from backprop._utils import is_count, is_real
+from backprop.nn.sequential import Sequential
+from backprop.nn.state import array_names
 from backprop.saving.container import (
     ModelFileError,
     check_weights,
@@ -32,7 +35,6 @@ from backprop.saving.container import (
 )
 
 if TYPE_CHECKING:
-    from backprop.nn.sequential import Sequential
     from backprop.optim import Optimizer
     from backprop.train.callbacks import Callback
 
@@ -86,6 +88,17 @@ class Checkpoint:
     order: Array | None = None
     train_rows: Array | None = None
     val_rows: Array | None = None
+
+    def build_network(self, cls: type[Sequential] | None = None) -> Sequential:
+        """The network the checkpoint holds, with its weights, buffers and generators (of class
+        ``cls``: ``backprop.Network`` to train it further; the plain ``Sequential`` by
+        default).  Raises ``ValueError`` when the model header and the state disagree."""
+        model = self.model
+        net = (cls or Sequential).from_config(
+            model["network"], seed=0, classes=model.get("classes"),
+            feature_names=model.get("feature_names"), metadata=model.get("metadata") or {})
+        net.load_state_dict(self.network)
+        return net
 
 
 def _pack(prefix: str, state: dict[str, Any], tensors: dict[str, Array]) -> dict[str, Any]:
@@ -210,6 +223,15 @@ def check_restorable(ckpt: Checkpoint, network: Sequential, optimizer: Optimizer
     problem = network.check_state(ckpt.network)
     if problem is not None:
         raise bad(f"the network state does not fit: {problem}")
+    for key, arr in array_names(network.layers).items():
+        saved = ckpt.network[key]
+        if saved.dtype != arr.dtype:
+            raise bad(f"the network state's {key} is {saved.dtype}, the network's {arr.dtype}")
+        idx = _kernels.first_nonfinite(saved)
+        if idx is not None:
+            raise bad(f"the network state's {key} holds {saved[idx]} at index {list(idx)}")
+    if len(ckpt.callbacks) != len(callbacks):
+        raise bad(f"state for {len(ckpt.callbacks)} callbacks, the run has {len(callbacks)}")
     problem = optimizer.check_state(ckpt.optimizer["state"], network.parameters())
     if problem is not None:
         raise bad(f"the optimizer state does not fit: {problem}")

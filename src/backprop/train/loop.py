@@ -111,7 +111,7 @@ def fit(
 
     Parameters
     ----------
-    X : ndarray of shape (m, n_in)
+    X : ndarray of shape (m, *network.input_shape) ((m, n_in) for a table)
     y : targets as the loss expects (labels (m,) or (m, k))
     epochs : int
         Passes over the training data (in total: a resumed run continues up to ``epochs``).

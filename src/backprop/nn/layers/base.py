@@ -190,11 +190,13 @@ class Layer:
         return None
 
     def astype(self, dtype: Any) -> None:
-        """Cast parameters and buffers to ``dtype`` in place (float64 gradient checks)."""
+        """Cast parameters and floating-point buffers to ``dtype`` in place (float64 gradient
+        checks); integer buffers (counters) stay as they are."""
         for name, p in self.params.items():
             self.params[name] = p.astype(dtype)
         if self.buffers:
-            self.buffers = {k: v.astype(dtype) for k, v in self.buffers.items()}
+            self.buffers = {k: v.astype(dtype) if v.dtype.kind == "f" else v
+                            for k, v in self.buffers.items()}
 
     # ------------------------------------------------------------------ description
     def config(self) -> dict[str, Any]:

@@ -71,6 +71,16 @@ class Standardize(Layer):
         by :func:`backprop.load`)."""
         return cls(np.zeros(n_features), np.ones(n_features), inverse=inverse)
 
+    @classmethod
+    def from_standardizer(cls, scaler: Any, inverse: bool = False) -> Standardize:
+        """The fitted statistics of a scaler with ``mean_`` and ``scale_`` (backprop's
+        ``Standardizer``, scikit-learn's ``StandardScaler``) as a layer, to put first in a
+        network (or last, ``inverse=True``, to return a regression target to its units)."""
+        mean, scale = getattr(scaler, "mean_", None), getattr(scaler, "scale_", None)
+        if mean is None or scale is None:
+            raise ValueError(f"{type(scaler).__name__} is not fitted (no mean_ and scale_)")
+        return cls(mean, scale, inverse=inverse)
+
     def __repr__(self) -> str:
         return f"Standardize({self.n_features}{', inverse=True' if self.inverse else ''})"
 
