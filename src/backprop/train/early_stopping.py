@@ -20,7 +20,7 @@ class EarlyStopping(MonitorCallback):
     """Stop once ``monitor`` has failed to improve by more than ``min_delta`` for more than
     ``patience`` consecutive epochs (training ends after ``patience + 1`` epochs without
     improvement, like scikit-learn's ``n_iter_no_change``); with ``restore_best_weights`` the
-    network ends with the state (weights, buffers) of its best epoch.
+    network ends with the state of its best epoch (weights, buffers and layer generators).
 
     ``monitor`` defaults to ``"val_loss"`` and falls back to ``"loss"`` when there is no
     validation data.  Metrics named ``*accuracy`` are maximised, others minimised.
