@@ -137,3 +137,47 @@ def test_debug_shows_the_traceback(tmp_path, cli):
     assert code == 1
     assert "Traceback (most recent call last)" in err and "DataError" in err
     assert err.splitlines()[-1] == f"error: {path}: empty file"
+
+
+@pytest.mark.parametrize("option", ["--out", "--history", "--checkpoint"])
+def test_train_outputs_never_replace_the_data_file(tmp_path, cli, iris_csv, option):
+    data = tmp_path / "iris.csv"
+    data.write_bytes(iris_csv.read_bytes())
+    before = data.read_bytes()
+    code, stdout, err = cli("train", "--data", data, "--target", "species", "--epochs", "1",
+                            "--no-gradcheck", "--quiet", option, data)
+    assert code == 1 and stdout == ""
+    assert f"error: {option} {data} is the input --data {data}: an output never replaces an " \
+           "input" in err
+    assert data.read_bytes() == before
+
+
+def test_two_train_outputs_on_one_path_are_refused(tmp_path, cli, iris_csv):
+    out = tmp_path / "same.out"
+    code, _, err = cli("train", "--data", iris_csv, "--target", "species", "--epochs", "1",
+                       "--no-gradcheck", "--quiet", "--out", out, "--history", out)
+    assert code == 1 and f"--out and --history are the same file {out}" in err
+    assert not out.exists()
+
+
+def test_resuming_into_the_same_checkpoint_is_allowed(tmp_path, cli, iris_csv):
+    ckpt = tmp_path / "run.ckpt"
+    base = ("train", "--data", iris_csv, "--target", "species", "--no-gradcheck", "--quiet",
+            "--checkpoint", ckpt)
+    assert cli(*base, "--epochs", "1")[0] == 0
+    code, _, err = cli(*base, "--epochs", "2", "--resume", ckpt)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("which", ["data", "model"])
+def test_predict_output_never_replaces_an_input(tmp_path, cli, iris_csv, iris_model, which):
+    data, model = tmp_path / "rows.csv", tmp_path / "model.safetensors"
+    data.write_bytes(iris_csv.read_bytes())
+    model.write_bytes(iris_model.read_bytes())
+    target = data if which == "data" else model
+    before = target.read_bytes()
+    code, stdout, err = cli("predict", model, "--data", data, "--output", target)
+    assert code == 1 and stdout == ""
+    option = "--data" if which == "data" else "MODEL"
+    assert f"error: --output {target} is the input {option} {target}" in err
+    assert target.read_bytes() == before

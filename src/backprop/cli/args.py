@@ -116,3 +116,28 @@ def plot_path(text: str) -> str:
             f"{', '.join('.' + e for e in formats)}"
         )
     return text
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links
+    except OSError:  # one of them does not exist (yet)
+        return False
+
+
+def check_outputs_apart(outputs: dict[str, str | None], inputs: dict[str, str | None]) -> None:
+    """Refuse, before any work, an output path that is one of the inputs (writing it would
+    replace the data or the model being read) or another output: ``ValueError`` naming both
+    options.  Keys are option names (``"--out"``), values paths or None (not given)."""
+    given = [(opt, path) for opt, path in outputs.items() if path is not None]
+    for i, (opt, path) in enumerate(given):
+        for in_opt, in_path in inputs.items():
+            if in_path is not None and os.path.exists(in_path) and _same_file(path, in_path):
+                raise ValueError(f"{opt} {path} is the input {in_opt} {in_path}: an output never "
+                                 "replaces an input; choose another path")
+        for other_opt, other in given[i + 1:]:
+            if _same_file(path, other):
+                raise ValueError(f"{opt} and {other_opt} are the same file {path}; choose "
+                                 "different paths")

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import optional_import
-from backprop.cli.args import NAMED_DATASETS
+from backprop.cli.args import NAMED_DATASETS, check_outputs_apart
 from backprop.cli.describe import layer_table
 from backprop.data import DataError, Dataset, data_format, load_dataset
 from backprop.gradcheck import gradient_check
@@ -92,8 +92,9 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
 def cmd_predict(args: argparse.Namespace) -> int:
     """Write one prediction per row (original labels; with --proba, class probabilities)."""
 
-    if args.output is not None:
-        check_destination(args.output)  # before any work
+    if args.output is not None:  # before any work
+        check_outputs_apart({"--output": args.output}, {"MODEL": args.model, "--data": args.data})
+        check_destination(args.output)
     pd = optional_import("pandas")
     net = load(args.model)
     task = model_task(net)

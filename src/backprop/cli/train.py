@@ -16,6 +16,7 @@ import numpy as np
 
 from backprop._utils import optional_import
 from backprop._version import __version__
+from backprop.cli.args import check_outputs_apart
 from backprop.cli.callbacks import EpochLines, TargetUnitsMAE
 from backprop.cli.describe import network_summary
 from backprop.cli.errors import one_line
@@ -80,7 +81,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _check_destinations(args: argparse.Namespace) -> None:
-    """Refuse unwritable output paths and a missing matplotlib before any work."""
+    """Refuse unwritable output paths, outputs that are inputs, and a missing matplotlib
+    before any work (a checkpoint may be the one it resumes from: that is how a run goes on)."""
+    check_outputs_apart({"--out": args.out, "--plot": args.plot, "--history": args.history,
+                         "--checkpoint": args.checkpoint},
+                        {"--data": args.data, "--resume": None if args.resume == args.checkpoint
+                         else args.resume})
     for path in (args.out, args.plot, args.history, args.checkpoint):
         if path is not None:
             check_destination(path)
