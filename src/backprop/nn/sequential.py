@@ -20,42 +20,13 @@ from backprop.nn import inference, propagation, regularization, state
 from backprop.nn.checks import check_classes, check_feature_names, check_X
 from backprop.nn.layers import LAYERS, Layer
 from backprop.nn.losses import Loss, check_sample_weight, get_loss
+from backprop.nn.shapes import chain_shapes
 from backprop.nn.workspace import Workspace
 
 __all__ = ["Sequential"]
 
 Array = np.ndarray
 Shape = tuple[int, ...]
-
-
-def _chain(layers: list[Layer], input_shape: Shape | None) -> list[tuple[Shape, Shape]]:
-    """Each layer's trailing input and output shape, from ``input_shape`` or, when it is None,
-    from the first layer that declares one (the layers before it must keep the shape they
-    get); ``ValueError`` when they do not chain."""
-    shape = input_shape
-    if shape is None:
-        start = next((i for i, la in enumerate(layers) if la.input_shape is not None), None)
-        if start is None:
-            raise ValueError("a network needs a layer with a known input shape (a Dense layer, "
-                             "say), or input_shape=")
-        reshaping = next((i for i in range(start)
-                          if type(layers[i]).output_shape is not Layer.output_shape), None)
-        if reshaping is not None:
-            raise ValueError(f"the input shape cannot be inferred through layers[{reshaping}] "
-                             f"({type(layers[reshaping]).__name__}), which changes the shape: "
-                             "give input_shape=")
-        shape = layers[start].input_shape
-    shape, shapes = tuple(shape), []
-    for i, layer in enumerate(layers):
-        want = layer.input_shape
-        if want is not None and tuple(want) != shape:
-            prev = f"layers[{i - 1}] ({type(layers[i - 1]).__name__}) returns {shape}"
-            raise ValueError(f"layer sizes do not chain: {prev} but layers[{i}] "
-                             f"({type(layer).__name__}) expects {tuple(want)}")
-        out = tuple(layer.output_shape(shape))
-        shapes.append((shape, out))
-        shape = out
-    return shapes
 
 
 class Sequential:
@@ -106,7 +77,7 @@ class Sequential:
                                 for i, n in enumerate(input_shape))
         #: the input shape as given (None: inferred from the layers)
         self._given_input_shape = input_shape
-        self._shapes = _chain(layers, input_shape)
+        self._shapes = chain_shapes(layers, input_shape)
         dtypes = {la.dtype for la in layers if la.dtype is not None}
         if len(dtypes) > 1:
             raise ValueError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
@@ -182,27 +153,12 @@ class Sequential:
 
     def get_weights(self) -> list[dict[str, Array]]:
         """A copy of every layer's parameters and buffers, one dict per layer."""
-        return [{k: v.copy() for k, v in layer.arrays().items()} for layer in self.layers]
+        return state.layer_weights(self.layers)
 
     def set_weights(self, weights: Sequence[dict[str, Array]]) -> None:
         """Copy ``weights`` (as from :meth:`get_weights`) into the arrays in place; everything
         is checked first, so a bad entry leaves the network unchanged."""
-        if len(weights) != len(self.layers):
-            raise ValueError(f"expected weights for {len(self.layers)} layers, got {len(weights)}")
-        for i, (layer, w) in enumerate(zip(self.layers, weights)):
-            arrays = layer.arrays()
-            if set(w) != set(arrays):
-                raise ValueError(f"layer {i}: expected keys {sorted(arrays)}, got {sorted(w)}")
-            for k, p in arrays.items():
-                if np.shape(w[k]) != p.shape:
-                    raise ValueError(
-                        f"layer {i} {k}: expected shape {p.shape}, got {np.shape(w[k])}")
-                dt = np.asarray(w[k]).dtype
-                if dt.kind not in "biuf":
-                    raise ValueError(f"layer {i} {k}: expected numbers, got dtype {dt}")
-        full = {f"layers.{i}.{k}": v for i, w in enumerate(weights) for k, v in w.items()}
-        full.update({k: v for k, v in self.state_dict().items() if k.endswith(".rng")})
-        self.load_state_dict(full)
+        state.load_layer_weights(self.layers, weights)
 
     def astype(self, dtype: Any) -> Sequential:
         """A deep copy of the network with parameters cast to ``dtype``."""

@@ -18,7 +18,8 @@ import numpy as np
 
 from backprop.nn.layers.base import Layer
 
-__all__ = ["network_state", "state_problem", "load_network_state", "array_names"]
+__all__ = ["network_state", "state_problem", "load_network_state", "array_names",
+           "layer_weights", "load_layer_weights"]
 
 Array = np.ndarray
 
@@ -82,3 +83,29 @@ def load_network_state(layers: Sequence[Layer], state: dict[str, Any]) -> None:
     for i, layer in enumerate(layers):
         if layer.rng is not None:
             layer.rng.bit_generator.state = copy.deepcopy(state[f"layers.{i}.rng"])
+
+
+def layer_weights(layers: Sequence[Layer]) -> list[dict[str, Array]]:
+    """A copy of every layer's parameters and buffers, one dict per layer."""
+    return [{k: v.copy() for k, v in layer.arrays().items()} for layer in layers]
+
+
+def load_layer_weights(layers: Sequence[Layer], weights: Sequence[dict[str, Array]]) -> None:
+    """Copy per-layer dicts (as from :func:`layer_weights`) into the arrays in place, with
+    messages that name the layer and the array; checked first, so a bad entry changes
+    nothing.  The layers' generators keep their states."""
+    if len(weights) != len(layers):
+        raise ValueError(f"expected weights for {len(layers)} layers, got {len(weights)}")
+    for i, (layer, w) in enumerate(zip(layers, weights)):
+        arrays = layer.arrays()
+        if set(w) != set(arrays):
+            raise ValueError(f"layer {i}: expected keys {sorted(arrays)}, got {sorted(w)}")
+        for k, p in arrays.items():
+            if np.shape(w[k]) != p.shape:
+                raise ValueError(f"layer {i} {k}: expected shape {p.shape}, got {np.shape(w[k])}")
+            dt = np.asarray(w[k]).dtype
+            if dt.kind not in "biuf":
+                raise ValueError(f"layer {i} {k}: expected numbers, got dtype {dt}")
+    full = {f"layers.{i}.{k}": v for i, w in enumerate(weights) for k, v in w.items()}
+    full.update({k: v for k, v in network_state(layers).items() if k.endswith(".rng")})
+    load_network_state(layers, full)
