@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
+from backprop.saving import read_safetensors, write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -259,17 +260,21 @@ def test_divergence_report_describes_the_offending_batch_after_the_replay():
     assert_weights_equal(net.get_weights(), keep.snapshots[-1])
 
 
-@pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights", "best_names",
-                                  "history", "early_stopping", "order"])
-def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
-    from backprop.saving import read_safetensors, write_safetensors
-
+def written_checkpoint(tmp_path, epochs):
+    """``(X, y, path, header, tensors)`` of a checkpoint of ``make_run("adam")`` after
+    ``epochs`` epochs, read back for a test to edit (as a tamperer would)."""
     X, y = classification_data()
     net, kwargs = make_run("adam")
     ckpt = tmp_path / "run.ckpt"
-    net.fit(X, y, epochs=2, checkpoint=ckpt, **kwargs)
+    net.fit(X, y, epochs=epochs, checkpoint=ckpt, **kwargs)
     contents = read_safetensors(ckpt, kind="checkpoint")
-    header, tensors = contents.header, contents.tensors
+    return X, y, ckpt, contents.header, contents.tensors
+
+
+@pytest.mark.parametrize("edit", ["rng", "slots", "position", "best_weights", "best_names",
+                                  "history", "early_stopping", "order"])
+def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_path):
+    X, y, ckpt, header, tensors = written_checkpoint(tmp_path, epochs=2)
     if edit == "rng":
         header["rng_state"] = {"bit_generator": "PCG64", "state": "garbage"}
     elif edit == "slots":
@@ -301,14 +306,7 @@ def test_an_edited_checkpoint_header_fails_before_anything_changes(edit, tmp_pat
 
 @pytest.mark.parametrize("edit", ["earlier layout", "part missing", "array missing"])
 def test_a_checkpoint_of_another_layout_or_with_a_missing_part_is_named(edit, tmp_path):
-    from backprop.saving import read_safetensors, write_safetensors
-
-    X, y = classification_data()
-    net, kwargs = make_run("adam")
-    ckpt = tmp_path / "run.ckpt"
-    net.fit(X, y, epochs=1, checkpoint=ckpt, **kwargs)
-    contents = read_safetensors(ckpt, kind="checkpoint")
-    header, tensors = contents.header, contents.tensors
+    X, y, ckpt, header, tensors = written_checkpoint(tmp_path, epochs=1)
     if edit == "earlier layout":  # as an earlier version wrote them: no layout entry
         del header["layout"]
         message = "a checkpoint in layout 1 \\(this version resumes layout 2"
@@ -325,21 +323,15 @@ def test_a_checkpoint_of_another_layout_or_with_a_missing_part_is_named(edit, tm
 
 @pytest.mark.parametrize("edit", ["nan", "float64", "int32"])
 def test_a_checkpoint_with_bad_network_arrays_is_refused_before_anything_changes(edit, tmp_path):
-    from backprop.saving import read_safetensors, write_safetensors
-
-    X, y = classification_data()
-    net, kwargs = make_run("adam")
-    ckpt = tmp_path / "run.ckpt"
-    net.fit(X, y, epochs=1, checkpoint=ckpt, **kwargs)
-    contents = read_safetensors(ckpt, kind="checkpoint")
-    W = contents.tensors["network.layers.0.W"]
+    X, y, ckpt, header, tensors = written_checkpoint(tmp_path, epochs=1)
+    W = tensors["network.layers.0.W"]
     if edit == "nan":
         W[0, 3] = np.nan
         message = r"network state's layers.0.W holds nan at index \[0, 3\]"
     else:
-        contents.tensors["network.layers.0.W"] = W.astype(edit)
+        tensors["network.layers.0.W"] = W.astype(edit)
         message = f"network state's layers.0.W is {edit}, the network's float32"
-    write_safetensors(ckpt, contents.tensors, contents.header, kind="checkpoint")
+    write_safetensors(ckpt, tensors, header, kind="checkpoint")
     other, kwargs = make_run("adam")
     before = other.get_weights()
     with pytest.raises(bp.ModelFileError, match="cannot resume: the " + message):
