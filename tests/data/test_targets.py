@@ -11,7 +11,29 @@ def test_task_inference_rules():
     assert infer_task(np.array([True, False]))[0] == "classification"
     assert infer_task(np.arange(MAX_INTEGER_CLASSES) % 7)[0] == "classification"
     assert infer_task(np.arange(MAX_INTEGER_CLASSES + 1))[0] == "regression"
-    assert infer_task(np.array([0.0, 1.0, 0.0]))[0] == "regression"  # floats are quantities
+    # whole numbers written as decimals are labels, as scikit-learn's type_of_target reads them
+    assert infer_task(np.array([0.0, 1.0, 0.0]))[0] == "classification"
+    assert infer_task(np.array([0.0, 1.0, np.nan]))[0] == "classification"
+    assert infer_task(np.arange(MAX_INTEGER_CLASSES + 1, dtype=float))[0] == "regression"
+    assert infer_task(np.array([0.5, 1.0, 0.0]))[0] == "regression"
+
+
+def test_a_target_of_numbers_but_for_a_few_cells_is_an_error_naming_them():
+    values = np.array(["1.5", "2", "?", "3.25", "-", "4", "5", "6"], dtype=object)
+    with pytest.raises(DataError, match=r"f\.csv: target column 'price': the column holds "
+                                        r"numbers except for 2 cell\(s\) \(row 3: '\?', "
+                                        r"row 5: '-'\)"):
+        encode_target(values, source="f.csv", column="price")
+    y, task, classes, _ = encode_target(values, task="classification")  # asked for: labels
+    assert task == "multiclass" and len(classes) == 8
+    labels = np.array(["a", "b", "1", "c"], dtype=object)  # mostly text: labels
+    assert encode_target(labels)[1] == "multiclass"
+
+
+def test_a_target_written_as_decimals_trains_a_classifier():
+    y, task, classes, reason = encode_target(np.array([0.0, 1.0, 1.0, 0.0]))
+    assert task == "binary" and classes == [0.0, 1.0]
+    assert "2 distinct whole numbers written as decimals" in reason
 
 
 def test_encode_target_with_known_classes():

@@ -40,26 +40,56 @@ def _series(values: Any) -> Any:
         np.asarray(values).reshape(-1))
 
 
-def infer_task(values: Any) -> tuple[str, str]:
-    """``("classification" | "regression", reason)`` for target values of shape (m,).
+def infer_task(values: Any, where: str = "target") -> tuple[str, str]:
+    """``("classification" | "regression", reason)`` for target values of shape (m,), by
+    scikit-learn's ``type_of_target`` reading.
 
     Text and booleans are class labels; integers are class labels when there are at most
-    :data:`MAX_INTEGER_CLASSES` distinct values; other numbers are a regression target.
+    :data:`MAX_INTEGER_CLASSES` distinct values, and so are decimals that are all whole
+    numbers (``0.0``/``1.0``); other numbers are a regression target.  A text column whose
+    cells are numbers but for a few is neither: :class:`DataError` (prefixed with ``where``)
+    names those cells.
     """
-    types = optional_import("pandas").api.types
+    pd = optional_import("pandas")
+    types = pd.api.types
     s = _series(values)
     if types.is_bool_dtype(s.dtype):
         return "classification", "boolean target"
-    if types.is_integer_dtype(s.dtype):
-        n = s.nunique()
-        if n <= MAX_INTEGER_CLASSES:
-            return "classification", (f"{n} distinct integer values (integers with at most "
-                                      f"{MAX_INTEGER_CLASSES} values are class labels)")
-        return "regression", (f"{n} distinct integer values (more than "
-                              f"{MAX_INTEGER_CLASSES}, so a quantity)")
     if types.is_numeric_dtype(s.dtype):
-        return "regression", "floating-point target"
+        return _numeric_task(s, types.is_integer_dtype(s.dtype))
+    _check_not_mostly_numbers(pd, s, where)
     return "classification", "text labels"
+
+
+def _numeric_task(s: Any, integer: bool) -> tuple[str, str]:
+    values = s.to_numpy()
+    whole = integer or bool(np.all(np.mod(values[np.isfinite(values)], 1) == 0))
+    n = s.nunique()
+    written = "integer values" if integer else "whole numbers written as decimals"
+    if whole and n <= MAX_INTEGER_CLASSES:
+        return "classification", (f"{n} distinct {written} (whole numbers with at most "
+                                  f"{MAX_INTEGER_CLASSES} values are class labels)")
+    if whole:
+        return "regression", (f"{n} distinct {written} (more than {MAX_INTEGER_CLASSES}, so a "
+                              f"quantity)")
+    return "regression", "floating-point target"
+
+
+def _check_not_mostly_numbers(pd: Any, s: Any, where: str) -> None:
+    """A text column that is numbers except for a few cells ("?", "-", "n/a") is a numeric
+    target with junk in it, not a classifier with a class per distinct number."""
+    present = s.dropna()
+    present = present[present.astype(str).str.strip() != ""]
+    numeric = pd.to_numeric(present, errors="coerce")
+    bad = numeric.isna()
+    if len(present) == 0 or not bad.any() or bad.sum() * 2 > len(present):
+        return
+    rows = np.flatnonzero(s.index.isin(present.index[bad.to_numpy()]))
+    shown = ", ".join(f"row {i + 1}: {clip_repr(_label(s.iloc[i]))}" for i in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    raise DataError(f"{where}: the column holds numbers except for {len(rows)} cell(s) "
+                    f"({shown}{more}); fix or drop those rows, or give the task "
+                    f"('classification' if the values are labels)")
 
 
 def _label(value: Any) -> Any:
@@ -122,7 +152,7 @@ def encode_target(
     if classes is not None:
         return _encode_known_classes(s, task, list(classes), where)
     if task is None:
-        kind, reason = infer_task(s)
+        kind, reason = infer_task(s, where)
     else:
         kind = "regression" if task == "regression" else "classification"
         reason = f"task {task!r} requested"
