@@ -78,3 +78,27 @@ def test_predict_and_evaluate_run_the_network_once(command, iris_csv, iris_model
         assert df["prediction"].tolist() == list(net.predict_labels(X))
         np.testing.assert_allclose(df[[f"proba_{c}" for c in species]].to_numpy(),
                                    net.predict(X), rtol=1e-6)
+
+
+def test_npz_columns_are_matched_by_name_when_the_file_names_them(tmp_path, cli):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    np.savez(tmp_path / "named.npz", X=X, y=y, feature_names=np.array(["a", "b", "c"]))
+    model = tmp_path / "m.safetensors"
+    code, _, err = cli("train", "--data", tmp_path / "named.npz", "--epochs", "20",
+                       "--no-gradcheck", "--quiet", "--out", model)
+    assert code == 0, err
+    np.savez(tmp_path / "reordered.npz", X=X[:, [2, 0, 1]], feature_names=np.array(["c", "a", "b"]))
+    np.savez(tmp_path / "missing.npz", X=X[:, [2, 1]], feature_names=np.array(["c", "b"]))
+    np.savez(tmp_path / "unnamed.npz", X=X)  # no names: by position
+    predictions = {}
+    for name in ("named", "reordered", "unnamed"):
+        out = tmp_path / f"{name}.csv"
+        code, _, err = cli("predict", model, "--data", tmp_path / f"{name}.npz", "--output", out)
+        assert code == 0, err
+        predictions[name] = pd.read_csv(out).iloc[:, 0].to_numpy()
+    np.testing.assert_array_equal(predictions["reordered"], predictions["named"])
+    np.testing.assert_array_equal(predictions["unnamed"], predictions["named"])
+    code, _, err = cli("predict", model, "--data", tmp_path / "missing.npz")
+    assert code == 1 and "missing feature column(s) 'a'" in err

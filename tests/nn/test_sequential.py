@@ -217,3 +217,19 @@ def test_predict_of_an_overflowing_input_warns_as_forward_does(kernels):
     assert from_forward  # the overflow does warn
     assert sorted(str(w.message) for w in from_predict) == \
         sorted(str(w.message) for w in from_forward)
+
+
+def test_a_table_s_columns_are_matched_by_name():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(120, 3)), columns=["age", "fare", "size"])
+    y = (df["age"] > 0).astype(int).to_numpy()
+    net = bp.mlp([3, 8, 1], seed=0)
+    net.fit(df, y, epochs=30, batch_size=16, verbose=0, optimizer=bp.Adam(lr=1e-2))
+    assert net.feature_names == ["age", "fare", "size"]  # fit recorded the table's names
+    expected = net.predict(df)
+    np.testing.assert_array_equal(net.predict(df[["size", "age", "fare"]]), expected)
+    assert net.evaluate(df[["fare", "size", "age"]], y) == net.evaluate(df, y)
+    with pytest.raises(ValueError, match=r"X lacks the network's feature column\(s\) \['fare'\]"):
+        net.predict(df[["age", "size"]].assign(price=1.0))
+    np.testing.assert_array_equal(net.predict(df.to_numpy()), expected)  # arrays: by position

@@ -20,7 +20,7 @@ import numpy as np
 from backprop._utils import optional_import
 from backprop.cli.args import NAMED_DATASETS, check_outputs_apart
 from backprop.cli.describe import layer_table
-from backprop.data import DataError, Dataset, data_format, load_dataset
+from backprop.data import DataError, Dataset, data_format, load_dataset, npz_members
 from backprop.gradcheck import gradient_check
 from backprop.model import Network, load
 from backprop.saving import (
@@ -52,13 +52,15 @@ def _class_labels(net: Network) -> list[Any]:
 
 def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tuple[Dataset,
                                                                                     str]:
-    """Load ``--data`` for a model: its feature columns by name for CSV/Parquet and built-in
-    sets (by width for NPZ/IDX); the test part of a set with an official split.  Returns the
-    rows to use and a description of them."""
+    """Load ``--data`` for a model: its feature columns by name for CSV/Parquet, built-in
+    sets and NPZ files with ``feature_names`` (by width for other NPZ and IDX); the test part
+    of a set with an official split.  Returns the rows to use and a description of them."""
     source = args.data
     named = source in NAMED_DATASETS
     fmt = "named" if named and not os.path.exists(source) else data_format(source)
-    by_name = fmt in ("named", "csv", "tsv", "parquet")
+    # columns are matched by name wherever the data names them (an NPZ may, or may not)
+    by_name = fmt in ("named", "csv", "tsv", "parquet") or (
+        fmt == "npz" and "feature_names" in npz_members(source))
     features = net.feature_names if by_name else None
     task = model_task(net)
     if need_target:

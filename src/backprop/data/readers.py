@@ -29,6 +29,7 @@ __all__ = [
     "data_format",
     "read_table",
     "read_npz",
+    "npz_members",
     "read_idx",
     "idx_labels_path",
     "file_sha256",
@@ -217,6 +218,18 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
         if not isinstance(value, np.ndarray):
             raise DataError(f"{name}: cannot read as NPZ (member {key!r} is not a .npy array)")
     return arrays
+
+
+def npz_members(path: str | os.PathLike[str]) -> list[str]:
+    """The names of the arrays an ``.npz`` file holds, from its zip directory alone (no array
+    is read); ``DataError`` when it is not a readable archive."""
+    name = os.fspath(path)
+    _check_file(name)
+    try:
+        with zipfile.ZipFile(name) as archive:
+            return [m[:-4] if m.endswith(".npy") else m for m in archive.namelist()]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{name}: cannot read as NPZ ({exc})") from None
 
 
 def read_idx(path: str | os.PathLike[str]) -> Array:

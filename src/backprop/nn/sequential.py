@@ -207,8 +207,27 @@ class Sequential:
 
     # ----------------------------------------------------------------- forward / backward
     def check_inputs(self, X: object, name: str = "X", finite: bool = True) -> Array:
-        """``X`` validated against the input shape and cast to the network's dtype."""
-        return check_X(X, self.input_shape, self.dtype, name=name, finite=finite)
+        """``X`` validated against the input shape and cast to the network's dtype (a table
+        with named columns is first matched to :attr:`feature_names` by name)."""
+        return check_X(self.by_name(X, name), self.input_shape, self.dtype, name=name,
+                       finite=finite)
+
+    def by_name(self, X: object, name: str = "X") -> object:
+        """A table with named columns (a pandas DataFrame) reordered to :attr:`feature_names`,
+        so that columns are matched by name, never silently by position; ``ValueError`` naming
+        the columns it lacks.  Anything else (an array, or a network without feature names)
+        is returned as it is."""
+        columns = getattr(X, "columns", None)
+        if columns is None or self.feature_names is None:
+            return X
+        have = [str(c) for c in columns]
+        missing = [f for f in self.feature_names if f not in have]
+        if missing:
+            raise ValueError(f"{name} lacks the network's feature column(s) {missing} "
+                             f"(it has {have})")
+        if have == self.feature_names:
+            return X
+        return X.iloc[:, [have.index(f) for f in self.feature_names]]
 
     def forward(self, X: Array, training: bool = False) -> tuple[Array, list[Any]]:
         """Forward propagation: ``(a[L], [cache[1], ..., cache[L]])`` for ``X`` of shape
@@ -303,7 +322,7 @@ class Sequential:
         first = self.layers[0]
         watch = first.workspace_path and first.watches_input
         # not cast here: each chunk is cast into a reused array (no copy of all of X)
-        X = check_X(X, self.input_shape, finite=not watch)
+        X = check_X(self.by_name(X), self.input_shape, finite=not watch)
         return inference.predict(self.layers, X, self.dtype, batch_size, watch)
 
     def predict_classes(self, X: Array) -> Array:

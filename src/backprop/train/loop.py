@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from backprop._utils import as_rng, check_int, check_real
 from backprop.data.split import stratify_labels, train_validation_split
+from backprop.nn.checks import check_feature_names
 from backprop.nn.losses import check_sample_weight
 from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
@@ -157,7 +158,11 @@ def fit(
         the last good step (or the best validation weights when early stopping is on).
     """
     _check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
+    columns = getattr(X, "columns", None)
     X = network.check_inputs(X)
+    if network.feature_names is None and columns is not None:
+        # a table's column names become the network's, so that predict matches them by name
+        network.feature_names = check_feature_names([str(c) for c in columns], network.n_in)
     y = network.check_targets(y, X.shape[0])
     w = check_sample_weight(sample_weight, X.shape[0])
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
