@@ -12,7 +12,7 @@ import numpy as np
 from backprop import _kernels
 from backprop.nn.losses import Loss
 
-__all__ = ["check_X", "check_finite", "check_classes", "check_feature_names"]
+__all__ = ["check_X", "check_finite", "check_classes", "check_feature_names", "match_columns"]
 
 Array = np.ndarray
 
@@ -105,3 +105,20 @@ def check_feature_names(names: Sequence[str] | None, n_in: int) -> list[str] | N
         dup = next(n for n in out if out.count(n) > 1)
         raise ValueError(f"feature_names must be distinct; {dup!r} appears twice")
     return out
+
+
+def match_columns(X: object, feature_names: Sequence[str] | None, name: str = "X") -> object:
+    """A table with named columns (a pandas DataFrame) reordered to ``feature_names``, so that
+    columns are matched by name, never silently by position; ``ValueError`` naming the columns
+    it lacks.  Anything else (an array, or no feature names) is returned as it is."""
+    columns = getattr(X, "columns", None)
+    if columns is None or feature_names is None:
+        return X
+    have = [str(c) for c in columns]
+    missing = [f for f in feature_names if f not in have]
+    if missing:
+        raise ValueError(f"{name} lacks the network's feature column(s) {missing} "
+                         f"(it has {have})")
+    if have == list(feature_names):
+        return X
+    return X.iloc[:, [have.index(f) for f in feature_names]]

@@ -17,7 +17,7 @@ import numpy as np
 
 from backprop._utils import as_rng, check_int, check_real
 from backprop.nn import inference, propagation, regularization, state
-from backprop.nn.checks import check_classes, check_feature_names, check_X
+from backprop.nn.checks import check_classes, check_feature_names, check_X, match_columns
 from backprop.nn.layers import LAYERS, Layer
 from backprop.nn.losses import Loss, check_sample_weight, get_loss
 from backprop.nn.shapes import chain_shapes
@@ -217,17 +217,7 @@ class Sequential:
         so that columns are matched by name, never silently by position; ``ValueError`` naming
         the columns it lacks.  Anything else (an array, or a network without feature names)
         is returned as it is."""
-        columns = getattr(X, "columns", None)
-        if columns is None or self.feature_names is None:
-            return X
-        have = [str(c) for c in columns]
-        missing = [f for f in self.feature_names if f not in have]
-        if missing:
-            raise ValueError(f"{name} lacks the network's feature column(s) {missing} "
-                             f"(it has {have})")
-        if have == self.feature_names:
-            return X
-        return X.iloc[:, [have.index(f) for f in self.feature_names]]
+        return match_columns(X, self.feature_names, name)
 
     def forward(self, X: Array, training: bool = False) -> tuple[Array, list[Any]]:
         """Forward propagation: ``(a[L], [cache[1], ..., cache[L]])`` for ``X`` of shape
