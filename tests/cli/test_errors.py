@@ -181,3 +181,17 @@ def test_predict_output_never_replaces_an_input(tmp_path, cli, iris_csv, iris_mo
     option = "--data" if which == "data" else "MODEL"
     assert f"error: --output {target} is the input {option} {target}" in err
     assert target.read_bytes() == before
+
+
+def test_running_out_of_memory_is_one_line(monkeypatch, cli, iris_csv):
+    import backprop.cli.train as train_command
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 14.6 GiB for an array with shape (200000, 2000)")
+
+    monkeypatch.setattr(train_command, "prepare", no_memory)
+    code, out, err = cli("train", "--data", iris_csv, "--target", "species", "--quiet")
+    assert code == 1
+    assert err == (f"error: {iris_csv}: not enough memory (Unable to allocate 14.6 GiB for an "
+                   "array with shape (200000, 2000)); try a smaller file or a machine with more "
+                   "memory\n")

@@ -49,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
+    except MemoryError as exc:
+        # one line, as any error a user can cause: the file or data set that did not fit
+        source = getattr(args, "data", None) or getattr(args, "model", None) or "backprop"
+        detail = f" ({one_line(exc)})" if str(exc) else ""
+        print(f"error: {source}: not enough memory{detail}; try a smaller file or a machine "
+              "with more memory", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
