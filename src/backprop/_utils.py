@@ -18,7 +18,10 @@ import numpy as np
 __all__ = [
     "OPTIONAL",
     "as_rng",
+    "check_fraction",
     "check_int",
+    "check_non_negative",
+    "check_positive",
     "check_real",
     "clip_repr",
     "is_count",
@@ -75,6 +78,22 @@ def check_real(name: str, value: Any, low: float = -math.inf, high: float = math
             what = f"a number in {left}{low:g}, {high:g}{right}"
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return float(value)
+
+
+def check_positive(name: str, value: Any) -> float:
+    """``value`` as a float when it is a finite number > 0 (learning rates, epsilons)."""
+    return check_real(name, value, 0.0, math.inf, low_open=True, high_open=True,
+                      what="a positive number")
+
+
+def check_non_negative(name: str, value: Any) -> float:
+    """``value`` as a float when it is a finite number >= 0 (penalties, tolerances)."""
+    return check_real(name, value, 0.0, math.inf, high_open=True, what="a non-negative number")
+
+
+def check_fraction(name: str, value: Any) -> float:
+    """``value`` as a float when it is in [0, 1) (momenta, decay rates, held-out shares)."""
+    return check_real(name, value, 0.0, 1.0, high_open=True, what="in [0, 1)")
 
 
 def is_real(value: Any) -> bool:

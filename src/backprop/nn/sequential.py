@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop._utils import as_rng, check_int, check_real
+from backprop._utils import as_rng, check_int, check_non_negative
 from backprop.nn import inference, propagation, regularization, state
 from backprop.nn.checks import check_classes, check_feature_names, check_X, match_columns
 from backprop.nn.layers import LAYERS, Layer
@@ -81,7 +81,7 @@ class Sequential:
         dtypes = {la.dtype for la in layers if la.dtype is not None}
         if len(dtypes) > 1:
             raise ValueError(f"all layers must share one dtype, got {sorted(map(str, dtypes))}")
-        check_real("l2", l2, 0.0, np.inf, high_open=True, what="a non-negative number")
+        check_non_negative("l2", l2)
         self.layers: list[Layer] = layers
         self.loss: Loss = get_loss(loss)
         self.l2 = float(l2)

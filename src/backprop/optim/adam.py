@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from backprop import _kernels
-from backprop._utils import check_real
+from backprop._utils import check_fraction, check_non_negative, check_positive
 from backprop.optim.base import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -65,12 +65,10 @@ class Adam(Optimizer):
         super().__init__(lr)
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair, got {betas!r}")
-        self.betas = tuple(check_real(f"betas[{i}]", b, 0, 1, high_open=True, what="in [0, 1)")
+        self.betas = tuple(check_fraction(f"betas[{i}]", b)
                            for i, b in enumerate(betas))
-        self.eps = check_real("eps", eps, 0, math.inf, low_open=True, high_open=True,
-                              what="a positive number")
-        self.weight_decay = check_real("weight_decay", weight_decay, 0, math.inf,
-                                       high_open=True, what="a non-negative number")
+        self.eps = check_positive("eps", eps)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
         self.amsgrad = bool(amsgrad)
         if self.amsgrad:
             self.slots = ("m", "v", "v_max")

@@ -3,14 +3,13 @@ arguments, and the running state with its flat ``state_dict``."""
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Any
 
 import numpy as np
 
 from backprop import _kernels
-from backprop._utils import check_int, check_real
+from backprop._utils import check_int, check_positive
 
 __all__ = ["Optimizer"]
 
@@ -53,8 +52,7 @@ class Optimizer:
     _last: tuple[list[Array], list[Array]] | None = None
 
     def __init__(self, lr: float) -> None:
-        self.lr = check_real("learning rate", lr, 0, math.inf, low_open=True, high_open=True,
-                             what="a positive number")
+        self.lr = check_positive("learning rate", lr)
         self.state: dict[str, Any] = {"step": 0, "slots": None}
 
     def hyperparameters(self) -> dict[str, Any]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from backprop import _kernels
-from backprop._utils import check_real
+from backprop._utils import check_fraction, check_non_negative, check_positive
 from backprop.optim.base import Optimizer
 
 __all__ = ["RMSprop"]
@@ -54,13 +53,10 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         super().__init__(lr)
-        self.alpha = check_real("alpha", alpha, 0, 1, high_open=True, what="in [0, 1)")
-        self.eps = check_real("eps", eps, 0, math.inf, low_open=True, high_open=True,
-                              what="a positive number")
-        self.weight_decay = check_real("weight_decay", weight_decay, 0, math.inf,
-                                       high_open=True, what="a non-negative number")
-        self.momentum = check_real("momentum", momentum, 0, 1, high_open=True,
-                                   what="in [0, 1)")
+        self.alpha = check_fraction("alpha", alpha)
+        self.eps = check_positive("eps", eps)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.momentum = check_fraction("momentum", momentum)
         self.centered = bool(centered)
         self.slots = ("v",) + (("b",) if self.momentum else ()) + (("g_avg",) if centered else ())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from backprop._utils import check_int, check_real
+from backprop._utils import check_int, check_non_negative, check_positive
 
 __all__ = ["LRSchedule", "StepDecay", "ExponentialDecay", "CosineAnnealing", "SCHEDULES"]
 
@@ -28,10 +28,6 @@ class LRSchedule:
         return f"{type(self).__name__}({args})"
 
 
-def _positive(name: str, value: Any) -> float:
-    return check_real(name, value, 0, math.inf, low_open=True, high_open=True,
-                      what="a positive number")
-
 
 class StepDecay(LRSchedule):
     """``γ_e = γ_0 · gamma^floor(e / step_size)`` (``torch.optim.lr_scheduler.StepLR``).
@@ -46,7 +42,7 @@ class StepDecay(LRSchedule):
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         self.step_size = check_int("step_size", step_size, 1)
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = check_positive("gamma", gamma)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         """Decay by ``gamma`` every ``step_size`` epochs."""
@@ -63,7 +59,7 @@ class ExponentialDecay(LRSchedule):
     """
 
     def __init__(self, gamma: float) -> None:
-        self.gamma = _positive("gamma", gamma)
+        self.gamma = check_positive("gamma", gamma)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         """Decay by ``gamma`` every epoch."""
@@ -84,8 +80,7 @@ class CosineAnnealing(LRSchedule):
 
     def __init__(self, t_max: int, eta_min: float = 0.0) -> None:
         self.t_max = check_int("t_max", t_max, 1)
-        self.eta_min = check_real("eta_min", eta_min, 0, math.inf, high_open=True,
-                                  what="a non-negative number")
+        self.eta_min = check_non_negative("eta_min", eta_min)
 
     def lr_at(self, epoch: int, base_lr: float) -> float:
         """Half a cosine from ``base_lr`` down to ``eta_min`` over ``t_max`` epochs."""

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from backprop import _kernels
-from backprop._utils import check_real
+from backprop._utils import check_fraction, check_non_negative
 from backprop.optim.base import Optimizer
 
 __all__ = ["GradientDescent", "SGD"]
@@ -91,12 +90,9 @@ class SGD(Optimizer):
         dampening: float = 0.0,
     ) -> None:
         super().__init__(lr)
-        self.momentum = check_real("momentum", momentum, 0, 1, high_open=True,
-                                   what="in [0, 1)")
-        self.weight_decay = check_real("weight_decay", weight_decay, 0, math.inf,
-                                       high_open=True, what="a non-negative number")
-        self.dampening = check_real("dampening", dampening, 0, 1, high_open=True,
-                                    what="in [0, 1)")
+        self.momentum = check_fraction("momentum", momentum)
+        self.weight_decay = check_non_negative("weight_decay", weight_decay)
+        self.dampening = check_fraction("dampening", dampening)
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("nesterov momentum requires momentum > 0 and dampening = 0")

@@ -16,13 +16,12 @@ its JSON header).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from backprop._utils import check_int, check_real, is_count, is_real
+from backprop._utils import check_int, check_non_negative, is_count, is_real
 
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential as Network
@@ -140,8 +139,7 @@ class MonitorCallback(Callback):
     def __init__(self, patience: int, min_delta: float = 0.0, mode: str = "min",
                  restore_best: bool = True, track_any_gain: bool = False) -> None:
         check_int("patience", patience, 0)
-        check_real("min_delta", min_delta, 0.0, math.inf, high_open=True,
-                   what="a non-negative number")
+        check_non_negative("min_delta", min_delta)
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         self.patience = int(patience)

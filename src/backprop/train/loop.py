@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from backprop._utils import as_rng, check_int, check_real
+from backprop._utils import as_rng, check_fraction, check_int
 from backprop.data.split import stratify_labels, train_validation_split
 from backprop.nn.checks import check_feature_names
 from backprop.nn.losses import check_sample_weight
@@ -66,8 +66,7 @@ def _check_fit_arguments(epochs: Any, batch_size: Any, validation_split: Any, ve
                          checkpoint_every: Any) -> None:
     check_int("epochs", epochs, 0)
     check_int("batch_size", batch_size, 1, allow_none=True)
-    check_real("validation_split", validation_split, 0.0, 1.0, high_open=True,
-               what="in [0, 1)")
+    check_fraction("validation_split", validation_split)
     if verbose not in (0, 1, 2, True, False):
         raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
     check_int("checkpoint_every", checkpoint_every, 1)
