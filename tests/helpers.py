@@ -102,3 +102,15 @@ def assert_close(actual: Any, desired: Any, dtype: Any, what: str = "") -> None:
 no_convergence_warning = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
 )
+
+
+class BlowUp(bp.Callback):
+    """After epoch ``epoch``, set ``optimizer.lr`` to a rate no network survives (1e12): the
+    next steps diverge."""
+
+    def __init__(self, optimizer: bp.Optimizer, epoch: int) -> None:
+        self.optimizer, self.epoch = optimizer, epoch
+
+    def on_epoch_end(self, epoch: int, logs: dict, history: bp.History) -> None:
+        if epoch == self.epoch:
+            self.optimizer.lr = 1e12

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import backprop as bp
-from helpers import RunningMean, assert_state_equal, registered
+from helpers import BlowUp, RunningMean, assert_state_equal, registered
 
 
 def make_net(seed=0):
@@ -66,15 +66,11 @@ def test_divergence_rewind_restores_the_buffer_of_the_last_good_step():
         def on_batch_end(self, step, logs):
             good.append(net.state_dict())
 
-    class BlowUp(bp.Callback):
-        def on_epoch_end(self, epoch, logs, history):
-            if epoch == 1:
-                opt.lr = 1e12
 
     opt = bp.SGD(lr=0.01)
     with pytest.raises(bp.TrainingDiverged) as info:
         net.fit(X, y, epochs=5, batch_size=32, optimizer=opt, verbose=0, seed=1,
-                callbacks=[Keep(), BlowUp()])
+                callbacks=[Keep(), BlowUp(opt, 1)])
     assert info.value.step > 0  # good steps of that epoch were replayed after the mark
     assert_state_equal(net.state_dict(), good[-1])
 

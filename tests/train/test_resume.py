@@ -10,6 +10,7 @@ import pytest
 
 import backprop as bp
 from backprop.saving import read_safetensors, write_safetensors
+from helpers import BlowUp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -78,15 +79,11 @@ def test_divergence_with_early_stopping_restores_best_validation_weights():
     net = bp.mlp([3, 8, 1], output="linear", dtype=np.float64, seed=0)
     stopper = bp.EarlyStopping(patience=50)
 
-    class BlowUp(bp.Callback):  # after 3 good epochs, a learning rate nobody survives
-        def on_epoch_end(self, epoch, logs, history):
-            if epoch == 2:
-                opt.lr = 1e12
 
     opt = bp.SGD(lr=0.01)
     with pytest.raises(bp.TrainingDiverged) as info:
         net.fit(X, y, epochs=10, batch_size=16, optimizer=opt, validation_split=0.25, seed=0,
-                callbacks=[stopper, BlowUp()], verbose=0)
+                callbacks=[stopper, BlowUp(opt, 2)], verbose=0)
     assert "best validation weights" in str(info.value)
     assert_weights_equal(net.get_weights(), stopper.best_weights)
 
@@ -122,7 +119,9 @@ def resume_in_this_process(opt_name, checkpoint, out_path, epochs):
 
 
 def resume_in_fresh_process(opt_name, checkpoint, out_path, epochs):
-    code = (f"import sys; sys.path.insert(0, {HERE!r}); import test_resume as t; "
+    # the test folder too: this module imports tests/helpers.py
+    code = (f"import sys; sys.path[:0] = [{HERE!r}, {os.path.dirname(HERE)!r}]; "
+            f"import test_resume as t; "
             f"t.resume_in_this_process({opt_name!r}, {str(checkpoint)!r}, {str(out_path)!r}, "
             f"{epochs})")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
