@@ -107,5 +107,6 @@ def load_layer_weights(layers: Sequence[Layer], weights: Sequence[dict[str, Arra
             if dt.kind not in "biuf":
                 raise ValueError(f"layer {i} {k}: expected numbers, got dtype {dt}")
     full = {f"layers.{i}.{k}": v for i, w in enumerate(weights) for k, v in w.items()}
-    full.update({k: v for k, v in network_state(layers).items() if k.endswith(".rng")})
+    full.update({f"layers.{i}.rng": layer.rng.bit_generator.state
+                 for i, layer in enumerate(layers) if layer.rng is not None})
     load_network_state(layers, full)
