@@ -67,12 +67,15 @@ def mlp(
     init: str | None = None,
     dtype: Any = np.float32,
     seed: int | np.random.Generator | None = None,
+    preprocessor: Any = None,
 ) -> Network:
     """Build a multilayer perceptron ``sizes[0] -> ... -> sizes[-1]``.
 
     ``activation`` for hidden layers, ``output`` for the last; ``loss`` defaults to the output's
     natural partner (sigmoid -> BCE, softmax -> CE, otherwise MSE).  ``dropout > 0`` inserts a
     Dropout after each hidden layer.  One ``seed`` fixes every layer's weights and dropout masks.
+    A fitted ``preprocessor`` (:class:`backprop.TablePreprocessor`) makes the network take raw
+    tables; ``sizes[0]`` must then be its output width (``preprocessor.n_features_out``).
     """
     sizes = list(sizes)
     if len(sizes) < 2:
@@ -88,4 +91,4 @@ def mlp(
                             seed=rng))
         if dropout and not last:
             layers.append(Dropout(dropout, seed=int(rng.integers(2**63))))
-    return Network(layers, loss=loss, l2=l2)
+    return Network(layers, loss=loss, l2=l2, preprocessor=preprocessor)

@@ -35,11 +35,20 @@ BAD_DATA = {  # name -> (CSV text, extra train args, message after "error: <file
     "missing target column": ("a,b,kind\n1,2,x\n", [], r"no target column 'species'"),
     "unknown feature column": ("a,b,species\n1,2,x\n3,4,y\n", ["--features", "a,zz"],
                                r"missing feature column\(s\) 'zz'"),
-    "non-numeric feature value": ("a,b,species\n1,2,x\n3,four,y\n", [],
-                                  r"non-numeric feature value\(s\): row 2, column 'b': 'four'"),
-    "NaN cell": ("a,b,species\n1,NaN,x\n3,4,y\n", [], r"row 1, column 'b' is empty"),
+    "numbers with a junk cell": (
+        "a,b,species\n1,2,x\n3,?,y\n4,5,x\n", [],
+        r"1 column\(s\) cannot be used as they are: 'b' is numbers except for 1 cell\(s\) "
+        r"that are not numbers \(row 2: '\?'\); mark them empty with --na-values '\?', or "
+        r"treat the column as categories with --categorical b$"),
+    "text forced numeric": (
+        "a,b,species\n1,u,x\n3,v,y\n4,w,x\n", ["--numeric", "b"],
+        r"1 column\(s\) cannot be used as they are: 'b' given as --numeric but holds 3 "
+        r"cell\(s\) that are not numbers \(row 1: 'u', row 2: 'v', row 3: 'w'\); mark them "
+        r"empty with --na-values 'u,v,w'$"),
     "inf cell": ("a,b,species\n1,2,x\n-inf,4,y\n", [], r"row 2, column 'a' holds -inf"),
-    "empty cell": ("a,b,species\n1,2,x\n3,,y\n", [], r"row 2, column 'b' is empty"),
+    "no usable column": ("a,b,species\n1,,x\n1,,y\n", [],
+                         r"no usable feature column: 'a' left out: constant \(1\); 'b' left out: "
+                         r"all 2 cells are empty"),
     "ragged rows": ("a,b,species\n1,2,x\n3,4,y,5\n", [],
                     r"ragged rows: line 3 has 4 fields but the header has 3"),
     "single class": ("a,b,species\n1,2,x\n3,4,x\n", [],

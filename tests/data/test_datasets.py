@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from backprop.data import IDX_DATASETS, DataError, load_builtin, load_dataset, read_idx
+from backprop.data import TablePreprocessor as bp_table
 
 FASHION = IDX_DATASETS["fashion-mnist"].folder
 
@@ -59,11 +60,25 @@ def test_boolean_feature_columns_are_numbers(tmp_path, write):
     np.testing.assert_array_equal(load_dataset(path, target="y").X, [[1, 1], [0, 2]])
 
 
-def test_non_numeric_columns_are_all_named(tmp_path, write):
-    path = write(tmp_path, "d.csv", "color,x,city,y\nred,1,Paris,a\nblue,2,Rome,b\n")
-    with pytest.raises(DataError, match=r"row 1, column 'color': 'red'; row 1, column 'city': "
-                                        r"'Paris'"):
+def test_every_column_it_cannot_handle_is_named_with_a_count(tmp_path, write):
+    rows = "".join(f"{i},{v},{w},{i % 2}\n" for i, (v, w) in enumerate(
+        [("1", "7"), ("?", "8"), ("3", "-"), ("?", "9"), ("5", "6"), ("6", "-"), ("7", "1")]))
+    path = write(tmp_path, "d.csv", "n,age,fare,y\n" + rows)
+    with pytest.raises(DataError) as err:
         load_dataset(path, target="y")
+    msg = str(err.value)
+    assert msg.startswith(f"{path}: 2 column(s) cannot be used as they are: ")
+    assert ("'age' is numbers except for 2 cell(s) that are not numbers (row 2: '?', row 4: '?')"
+            in msg)
+    assert "--na-values '?'" in msg and "--categorical age" in msg
+    assert ("'fare' is numbers except for 2 cell(s) that are not numbers (row 3: '-', row 6: '-')"
+            in msg)
+    assert "--na-values '-'" in msg
+    ds = load_dataset(path, target="y", preprocessor=bp_table(na_values=["?", "-"], scale=False))
+    assert ds.feature_names == ["n", "age", "age_na", "fare", "fare_na"]
+    np.testing.assert_array_equal(ds.X[:, 2], [0, 1, 0, 1, 0, 0, 0])
+    # the gaps are filled with the column's median
+    assert ds.X[1, 1] == np.median([1, 3, 5, 6, 7])
 
 
 def test_prediction_files_need_no_target(tmp_path, write):

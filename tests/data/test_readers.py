@@ -39,10 +39,9 @@ BAD_CSV = [  # (file text, load_dataset kwargs, message pattern after "<file>: "
     ("a,b\n1,2\n", {}, r"no target column given"),
     ("a,y\n1,2\n", {"target": "y", "features": ["a", "zz"]},
      r"missing feature column\(s\) 'zz'"),
-    ("a,b,y\n1,2,p\n3,x7,q\n", {"target": "y"},
-     r"non-numeric feature value\(s\): row 2, column 'b': 'x7'"),
-    ("a,b,y\n1,2,p\n3,,q\n", {"target": "y"}, r"row 2, column 'b' is empty"),
-    ("a,b,y\n1,nan,p\n3,4,q\n", {"target": "y"}, r"row 1, column 'b' is empty \(or NA/NaN\)"),
+    ("a,b,y\n1,2,p\n3,x7,q\n5,6,p\n", {"target": "y"},
+     r"1 column\(s\) cannot be used as they are: 'b' is numbers except for 1 cell\(s\) that "
+     r"are not numbers \(row 2: 'x7'\)"),
     ("a,b,y\n1,2,p\n3,inf,q\n", {"target": "y"}, r"row 2, column 'b' holds inf"),
     ("a,b,y\n1,2,p\n3,4\n5,6,q\n", {"target": "y"},
      r"ragged rows: line 3 has 2 fields but the header has 3"),

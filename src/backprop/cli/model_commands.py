@@ -13,6 +13,7 @@ import dataclasses
 import json
 import os
 import sys
+import warnings
 from typing import Any
 
 import numpy as np
@@ -62,23 +63,35 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
     by_name = fmt in ("named", "csv", "tsv", "parquet") or (
         fmt == "npz" and "feature_names" in npz_members(source))
     features = net.feature_names if by_name else None
+    pre = net.preprocessor
+    if pre is not None:
+        if fmt not in ("csv", "tsv", "parquet"):
+            raise DataError(f"{source}: the model {args.model} encodes the columns of a table "
+                            f"({len(pre.columns_used)} columns: "
+                            f"{', '.join(pre.columns_used[:8])}...); give it a CSV or Parquet "
+                            f"file with those columns")
+        features = None  # the preprocessor reads its own columns, by name
     task = model_task(net)
-    if need_target:
-        if task == "multilabel":
-            raise DataError(f"{args.model}: evaluating multi-label models from files is not "
-                            f"supported; use Network.evaluate in Python")
-        target = args.target
-        if target is None and fmt in ("csv", "tsv", "parquet", "npz"):
-            target = net.metadata.get("target")
-            if target is None and fmt != "npz":
-                raise DataError(f"{args.model}: the model does not record its target column; "
-                                f"name it with --target COLUMN")
-        data = load_dataset(source, target=target, features=features, task=task,
-                            data_dir=args.data_dir,
-                            classes=_class_labels(net) if task != "regression" else None)
-    else:
-        data = load_dataset(source, features=features, data_dir=args.data_dir,
-                            require_target=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        if need_target:
+            if task == "multilabel":
+                raise DataError(f"{args.model}: evaluating multi-label models from files is "
+                                f"not supported; use Network.evaluate in Python")
+            target = args.target
+            if target is None and fmt in ("csv", "tsv", "parquet", "npz"):
+                target = net.metadata.get("target")
+                if target is None and fmt != "npz":
+                    raise DataError(f"{args.model}: the model does not record its target "
+                                    f"column; name it with --target COLUMN")
+            data = load_dataset(source, target=target, features=features, task=task,
+                                data_dir=args.data_dir, preprocessor=pre,
+                                classes=_class_labels(net) if task != "regression" else None)
+        else:
+            data = load_dataset(source, features=features, data_dir=args.data_dir,
+                                require_target=False, preprocessor=pre)
+    for w in caught:  # unseen categories: said once, plainly, on stderr
+        print(f"warning: {source}: {w.message}", file=sys.stderr)
     if data.X.shape[1] != net.n_in:
         raise DataError(f"{source}: {data.X.shape[1]} feature columns, but the model "
                         f"{args.model} takes {net.n_in}")
@@ -197,6 +210,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     shown = "unnamed" if names is None else ", ".join(names[:12]) + (
         f", ... ({len(names) - 12} more)" if len(names) > 12 else "")
     print(f"inputs: {net.n_in} features: {shown}")
+    if net.preprocessor is not None:
+        print(f"preprocessing: raw table columns encoded inside the model "
+              f"({len(net.preprocessor.columns_used)} columns used):")
+        for line in net.preprocessor.describe():
+            print(f"  {line}")
     if net.classes is not None:
         print(f"classes: {', '.join(map(repr, net.classes))}")
     if net.metadata:

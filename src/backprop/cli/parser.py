@@ -12,6 +12,7 @@ from backprop.cli import args as types
 from backprop.cli.model_commands import cmd_evaluate, cmd_gradcheck, cmd_inspect, cmd_predict
 from backprop.cli.train import cmd_train
 from backprop.data import FORMATS, IDX_DATASETS, TASKS
+from backprop.data.tabular import DATES, IMPUTE
 from backprop.nn.activations import ACTIVATIONS
 from backprop.optim import OPTIMIZERS
 
@@ -78,11 +79,38 @@ def _add_train(new: _NewCommand) -> None:
     train.add_argument("--task", default="auto", choices=TASKS,
                        help="default auto: text/boolean or few integer labels -> "
                             "classification, other numbers -> regression")
+    _add_table_args(train)
     _add_network_args(train)
     _add_run_args(train)
     _add_gradcheck_args(train)
     _add_output_args(train)
     train.set_defaults(func=cmd_train)
+
+
+def _add_table_args(train: argparse.ArgumentParser) -> None:
+    """How a table's text, categories, dates and empty cells are encoded (TablePreprocessor)."""
+    g = train.add_argument_group(
+        "tables", "CSV/Parquet columns that are not clean numbers are encoded inside the model "
+                  "(one-hot categories, filled gaps with an indicator, expanded dates; ids and "
+                  "free text left out); the run's header says what became of each column")
+    g.add_argument("--categorical", type=types.column_list, metavar="A,B,...",
+                   help="one-hot these columns whatever they hold")
+    g.add_argument("--numeric", type=types.column_list, metavar="A,B,...",
+                   help="read these columns as numbers (text in them is an error)")
+    g.add_argument("--drop", type=types.column_list, metavar="A,B,...",
+                   help="leave these columns out")
+    g.add_argument("--na-values", type=types.column_list, metavar="TEXT,...",
+                   help="cell texts that mean empty, besides empty cells and NA (e.g. '?,-')")
+    g.add_argument("--impute", default="median", choices=list(IMPUTE),
+                   help="fill value for empty numeric cells (default: median)")
+    g.add_argument("--no-indicators", action="store_true",
+                   help="no <column>_na indicator columns for columns with empty cells")
+    g.add_argument("--max-categories", type=types.positive_int, default=50, metavar="N",
+                   help="text columns with more distinct values are left out unless named in "
+                        "--categorical (then their N most frequent values are kept; default 50)")
+    g.add_argument("--dates", default="expand", choices=list(DATES),
+                   help="date columns: expand to year, month, day, day of week, or drop them "
+                        "(default: expand)")
 
 
 def _add_network_args(train: argparse.ArgumentParser) -> None:

@@ -108,7 +108,7 @@ def _user_model(inner: Network, prep: Prepared) -> Network:
     if prep.y_scaler is not None:
         layers.append(Standardize.from_standardizer(prep.y_scaler, inverse=True))
     return Network(layers, loss=inner.loss, l2=inner.l2, classes=prep.data.classes or None,
-                   feature_names=prep.data.feature_names)
+                   feature_names=prep.data.feature_names, preprocessor=prep.data.preprocessor)
 
 
 def _print_setup(args: argparse.Namespace, prep: Prepared, inner: Network) -> None:
@@ -122,6 +122,14 @@ def _print_setup(args: argparse.Namespace, prep: Prepared, inner: Network) -> No
     origin = f"; target {data.target!r}" if data.source else ""
     print(f"data: {args.data}, {data.X.shape[0]} rows x {data.X.shape[1]} features, task {what}"
           f"{origin}; {data.task_reason}")
+    if data.preprocessor is not None:
+        pre = data.preprocessor
+        used = len(pre.columns_used)
+        print(f"columns: {len(pre.feature_names_in_)} read, {used} used, encoded as "
+              f"{pre.n_features_out} features (learnt from the training rows; change with "
+              f"--categorical, --numeric, --drop, --na-values, --impute, --dates):")
+        for line in pre.describe():
+            print(f"  {line}")
     val = f"{len(prep.validation)} validation / " if len(prep.validation) else ""
     print(f"split: {len(prep.train)} train / {val}{len(prep.test)} test rows ({prep.how}); "
           "features standardized on the training rows")

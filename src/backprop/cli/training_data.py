@@ -11,9 +11,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from backprop._utils import as_rng
-from backprop.data import Dataset, Standardizer, load_dataset, split, train_validation_split
+from backprop.data import (
+    Dataset,
+    Standardizer,
+    TablePreprocessor,
+    load_dataset,
+    split,
+    train_validation_split,
+)
 
-__all__ = ["Prepared", "prepare"]
+__all__ = ["Prepared", "prepare", "table_preprocessor"]
 
 
 @dataclass
@@ -40,10 +47,12 @@ class Prepared:
 
 
 def prepare(args: argparse.Namespace) -> Prepared:
-    """Load ``--data``, split its rows and standardize the training rows."""
+    """Load ``--data``, split its rows, encode a table's columns as learnt from the training
+    rows alone, and standardize the training rows."""
     data = load_dataset(args.data, target=args.target, features=args.features, task=args.task,
-                        data_dir=args.data_dir)
+                        data_dir=args.data_dir, preprocessor=table_preprocessor(args))
     train_idx, val_idx, test_idx, how = _split_rows(args, data)
+    data.refit_preprocessor(train_idx)
     x_scaler = Standardizer()
     X, y = x_scaler.fit_transform(data.X[train_idx]), data.y[train_idx]
     X_val, y_val = x_scaler.transform(data.X[val_idx]), data.y[val_idx]
@@ -54,6 +63,14 @@ def prepare(args: argparse.Namespace) -> Prepared:
         y_val = y_scaler.transform(y_val[:, None])[:, 0]
     return Prepared(data, train_idx, val_idx, test_idx, how, x_scaler, y_scaler, X, y, X_val,
                      y_val)
+
+
+def table_preprocessor(args: argparse.Namespace) -> TablePreprocessor:
+    """The table encoding the options ask for; the Standardize layer scales, not it."""
+    return TablePreprocessor(categorical=args.categorical, numeric=args.numeric, drop=args.drop,
+                             impute=args.impute, indicator=not args.no_indicators,
+                             max_categories=args.max_categories, dates=args.dates,
+                             na_values=args.na_values, scale=False)
 
 
 def _split_rows(args: argparse.Namespace, data: Dataset

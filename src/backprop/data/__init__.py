@@ -25,6 +25,7 @@ from backprop.data.readers import (
     read_table,
 )
 from backprop.data.split import minibatches, split, stratify_labels, train_validation_split
+from backprop.data.tabular import TablePreprocessor, needs_preprocessing
 from backprop.data.targets import MAX_INTEGER_CLASSES, TASKS, check_task, encode_target, infer_task
 
 __all__ = [
@@ -53,4 +54,6 @@ __all__ = [
     "check_task",
     "infer_task",
     "encode_target",
+    "TablePreprocessor",
+    "needs_preprocessing",
 ]

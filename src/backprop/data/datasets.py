@@ -28,6 +28,7 @@ from backprop.data.columns import (
 )
 from backprop.data.files import combined_sha256, idx_contents, npz_contents, table_contents
 from backprop.data.readers import DataError, data_format, read_idx
+from backprop.data.tabular import TablePreprocessor
 from backprop.data.targets import check_task, encode_target
 
 __all__ = [
@@ -102,6 +103,11 @@ class Dataset:
         The data set's official train/test split, when it has one (Fashion-MNIST).
     task_reason : str
         Why the task was chosen.
+    frame : pandas DataFrame or None
+        The raw feature columns of a table that needed preprocessing (text, categories, dates,
+        empty cells); ``X`` is then their encoding by ``preprocessor``.
+    preprocessor : TablePreprocessor or None
+        What encoded ``frame`` into ``X`` (its encoded column names are ``feature_names``).
     """
 
     X: Array
@@ -115,6 +121,23 @@ class Dataset:
     sha256: str | None = None
     split: tuple[Array, Array] | None = None
     task_reason: str = ""
+    frame: Any = None
+    preprocessor: TablePreprocessor | None = None
+
+    def refit_preprocessor(self, rows: Array) -> None:
+        """Fit the preprocessor again on ``rows`` alone (the training rows: categories, fill
+        values and scales must not come from test rows) and re-encode every row with it; a
+        data set without a preprocessor is left as it is."""
+        if self.preprocessor is None:
+            return
+        pre = TablePreprocessor(**self.preprocessor.get_params())
+        try:
+            pre.fit(self.frame.iloc[rows])
+            self.X = pre.transform(self.frame)
+        except ValueError as exc:
+            raise DataError(f"{self.source or self.name}: {exc}") from None
+        self.preprocessor = pre
+        self.feature_names = list(pre.feature_names_out_)
 
     @property
     def n_outputs(self) -> int:
@@ -148,6 +171,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     classes: Sequence[Any] | None = None,
     require_target: bool = True,
+    preprocessor: TablePreprocessor | None = None,
 ) -> Dataset:
     """Load a built-in set, a named IDX set or a data file.
 
@@ -172,6 +196,11 @@ def load_dataset(
         When False and ``target`` is None, only the features are read and ``y`` is None (for
         prediction): a CSV/Parquet file needs no target column, and an NPZ file's ``y`` array or
         the labels file next to IDX images is not read.  A built-in set keeps its target.
+    preprocessor : TablePreprocessor, optional
+        CSV/Parquet: how to encode columns that are not clean numbers (text, categories, dates,
+        empty cells).  A fitted one (a model's) only transforms, and ``features`` may then be
+        None (its columns are read); an unfitted one is fitted on every row when the table
+        needs it or it sets column options.  Default: a ``TablePreprocessor()`` when needed.
 
     Returns
     -------
@@ -205,14 +234,17 @@ def load_dataset(
     elif fmt == "idx":
         raw = idx_contents(src, target, features, require_target)
     else:
-        raw = table_contents(src, fmt, target, features, require_target)
+        if features is None and preprocessor is not None and preprocessor.is_fitted:
+            features = preprocessor.columns_used
+        raw = table_contents(src, fmt, target, features, require_target, preprocessor)
     name = os.path.basename(src)
     if raw.y is None:
         return Dataset(raw.X, None, None, raw.names, [], name, target=None, source=src,
-                       sha256=raw.sha256)
+                       sha256=raw.sha256, frame=raw.frame, preprocessor=raw.preprocessor)
     y, kind, labels, reason = encode_target(raw.y, task, classes, src, str(raw.target or "y"))
     return Dataset(raw.X, y, kind, raw.names, labels, name, target=raw.target or "y",
-                   source=src, sha256=raw.sha256, task_reason=reason)
+                   source=src, sha256=raw.sha256, task_reason=reason, frame=raw.frame,
+                   preprocessor=raw.preprocessor)
 
 
 def _load_builtin_source(src: str, target: str | None, features: Sequence[str] | None,

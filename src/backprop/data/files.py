@@ -32,6 +32,7 @@ from backprop.data.readers import (
     read_npz,
     read_table,
 )
+from backprop.data.tabular import TablePreprocessor, needs_preprocessing
 
 __all__ = ["FileContents", "table_contents", "npz_contents", "idx_contents", "combined_sha256"]
 
@@ -41,16 +42,25 @@ Array = np.ndarray
 class FileContents(NamedTuple):
     """What a data file holds before its target is encoded."""
 
-    X: Array
+    X: Array | None  # None for a table that needs preprocessing (see ``frame``)
     names: list[str]
     y: Any  # raw target values of shape (m,), or None when not read
     target: str | None
     sha256: str
+    #: the raw feature columns of a table that a TablePreprocessor must encode
+    frame: Any = None
+    preprocessor: TablePreprocessor | None = None
 
 
 def table_contents(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
-                   require_target: bool) -> FileContents:
-    """A CSV/TSV or Parquet file: the target column and the feature columns."""
+                   require_target: bool,
+                   preprocessor: TablePreprocessor | None = None) -> FileContents:
+    """A CSV/TSV or Parquet file: the target column and the feature columns.
+
+    Columns that are not all clean numbers (text, categories, dates, empty cells) are encoded
+    by ``preprocessor`` (fitted here on every row unless it is fitted already; a default
+    :class:`TablePreprocessor` when None), as are all columns when it sets column options.
+    """
     df = read_table(src, fmt)
     columns = [str(c) for c in df.columns]
     df.columns = columns
@@ -61,9 +71,23 @@ def table_contents(src: str, fmt: str, target: str | None, features: Sequence[st
         raise DataError(f"{src}: no target column {target!r}; the file has "
                         f"{names_list(columns)}")
     names = [columns[j] for j in choose_columns(columns, features, target, src)]
-    X = frame_features(df, names, src)
     y_raw = df[target] if target is not None else None
-    return FileContents(X, names, y_raw, target, file_sha256(src))
+    digest = file_sha256(src)
+    if preprocessor is None and needs_preprocessing(df[names]):
+        preprocessor = TablePreprocessor()
+    if preprocessor is not None and (preprocessor.is_fitted or preprocessor.uses_options
+                                     or needs_preprocessing(df[names])):
+        frame = df[names]
+        try:
+            if not preprocessor.is_fitted:
+                preprocessor.fit(frame)
+            X = preprocessor.transform(frame)
+        except ValueError as exc:
+            raise DataError(f"{src}: {exc}") from None
+        return FileContents(X, list(preprocessor.feature_names_out_), y_raw, target, digest,
+                            frame, preprocessor)
+    X = frame_features(df, names, src)
+    return FileContents(X, names, y_raw, target, digest)
 
 
 def npz_contents(src: str, target: str | None, features: Sequence[str] | None,

@@ -12,7 +12,8 @@ import numpy as np
 from backprop import _kernels
 from backprop.nn.losses import Loss
 
-__all__ = ["check_X", "check_finite", "check_classes", "check_feature_names", "match_columns"]
+__all__ = ["check_X", "check_finite", "check_classes", "check_feature_names", "match_columns",
+           "check_preprocessor", "is_raw_table"]
 
 Array = np.ndarray
 
@@ -122,3 +123,30 @@ def match_columns(X: object, feature_names: Sequence[str] | None, name: str = "X
     if have == list(feature_names):
         return X
     return X.iloc[:, [have.index(f) for f in feature_names]]
+
+
+def check_preprocessor(preprocessor: Any, n_in: int) -> Any:
+    """A fitted table preprocessor (an object with ``transform`` and ``feature_names_out_``,
+    such as :class:`backprop.data.tabular.TablePreprocessor`) whose output has ``n_in``
+    columns; None passes through."""
+    if preprocessor is None:
+        return None
+    if not callable(getattr(preprocessor, "transform", None)):
+        raise TypeError(f"preprocessor must have a transform method, got "
+                        f"{type(preprocessor).__name__}")
+    names = getattr(preprocessor, "feature_names_out_", None)
+    if names is None:
+        raise ValueError("the preprocessor is not fitted (no feature_names_out_); fit it on the "
+                         "training table first")
+    if len(names) != n_in:
+        raise ValueError(f"the preprocessor makes {len(names)} columns but the network has "
+                         f"n_in={n_in}")
+    return preprocessor
+
+
+def is_raw_table(X: object) -> bool:
+    """True for a table a preprocessor encodes: a DataFrame (anything with ``columns``), a dict
+    of columns, or a NumPy object array (mixed text and numbers)."""
+    if hasattr(X, "columns") or isinstance(X, dict):
+        return True
+    return isinstance(X, np.ndarray) and X.dtype == object

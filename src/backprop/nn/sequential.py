@@ -17,7 +17,14 @@ import numpy as np
 
 from backprop._utils import as_rng, check_int, check_non_negative
 from backprop.nn import inference, propagation, regularization, state
-from backprop.nn.checks import check_classes, check_feature_names, check_X, match_columns
+from backprop.nn.checks import (
+    check_classes,
+    check_feature_names,
+    check_preprocessor,
+    check_X,
+    is_raw_table,
+    match_columns,
+)
 from backprop.nn.layers import LAYERS, Layer
 from backprop.nn.losses import Loss, check_sample_weight, get_loss
 from backprop.nn.shapes import chain_shapes
@@ -50,7 +57,13 @@ class Sequential:
         softmax unit, two for a single sigmoid unit.  Used by :meth:`predict_labels` and saved
         in model files.
     feature_names : list of str, optional
-        Names of the ``n_in`` input columns (checked against data files by the CLI).
+        Names of the ``n_in`` input columns (checked against data files by the CLI); by default
+        the preprocessor's encoded column names.
+    preprocessor : fitted TablePreprocessor, optional
+        Turns raw tables (pandas DataFrames with text, categories, dates and empty cells) into
+        the ``n_in`` columns the first layer takes (see :mod:`backprop.data.tabular`).  Every
+        method that takes ``X`` applies it to a DataFrame (or a dict of columns, or an object
+        array); numeric arrays are taken as already encoded.  Saved in model files.
     metadata : dict, optional
         JSON-able description (data source, training settings, metrics), saved with the model.
     """
@@ -64,6 +77,7 @@ class Sequential:
         input_shape: Sequence[int] | None = None,
         classes: Sequence[Any] | None = None,
         feature_names: Sequence[str] | None = None,
+        preprocessor: Any = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         layers = list(layers)
@@ -98,6 +112,9 @@ class Sequential:
         #: True when the output gradient is the fused ``dz = (a - y) / m``
         self.fused = fused is not None
         self.classes: list[Any] | None = check_classes(classes, self.loss, self.n_out)
+        self.preprocessor = check_preprocessor(preprocessor, self.n_in)
+        if feature_names is None and self.preprocessor is not None:
+            feature_names = list(self.preprocessor.feature_names_out_)
         self.feature_names: list[str] | None = check_feature_names(feature_names, self.n_in)
         if metadata is not None and not isinstance(metadata, dict):
             raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
@@ -215,8 +232,11 @@ class Sequential:
     def by_name(self, X: object, name: str = "X") -> object:
         """A table with named columns (a pandas DataFrame) reordered to :attr:`feature_names`,
         so that columns are matched by name, never silently by position; ``ValueError`` naming
-        the columns it lacks.  Anything else (an array, or a network without feature names)
-        is returned as it is."""
+        the columns it lacks.  With a :attr:`preprocessor`, a raw table (a DataFrame, a dict of
+        columns or an object array) is encoded by it instead.  Anything else (a numeric array,
+        or a network without feature names) is returned as it is."""
+        if self.preprocessor is not None and is_raw_table(X):
+            return self.preprocessor.transform(X, dtype=self.dtype)
         return match_columns(X, self.feature_names, name)
 
     def forward(self, X: Array, training: bool = False) -> tuple[Array, list[Any]]:

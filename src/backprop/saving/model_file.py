@@ -5,7 +5,8 @@ Its tensors are the network's arrays, named as in the network's state
 of a Standardize layer ...).  Its JSON header is::
 
     {"network": Sequential.config(), "classes": [...] | null,
-     "feature_names": [...] | null, "metadata": {...}}
+     "feature_names": [...] | null, "preprocessor": TablePreprocessor.config() | null,
+     "metadata": {...}}
 
 Loading checks the header against the layer registry before it allocates anything: each layer
 class says which arrays its config needs (``param_shapes``), so an edited header cannot make
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from backprop import _kernels
+from backprop.data.tabular import TablePreprocessor
 from backprop.nn.checks import check_classes, check_feature_names
 from backprop.nn.layers import LAYERS
 from backprop.nn.sequential import Sequential
@@ -41,11 +43,16 @@ KIND = "model"
 
 
 def model_header(net: Sequential) -> dict[str, Any]:
-    """The JSON header describing ``net`` (architecture, classes, feature names, metadata)."""
+    """The JSON header describing ``net`` (architecture, classes, feature names, preprocessor,
+    metadata)."""
+    if net.preprocessor is not None and not isinstance(net.preprocessor, TablePreprocessor):
+        raise TypeError(f"a model file can hold a TablePreprocessor, not "
+                        f"{type(net.preprocessor).__name__}")
     return {
         "network": net.config(),
         "classes": check_classes(net.classes, net.loss, net.n_out),
         "feature_names": check_feature_names(net.feature_names, net.n_in),
+        "preprocessor": None if net.preprocessor is None else net.preprocessor.config(),
         "metadata": net.metadata,
     }
 
@@ -129,8 +136,11 @@ def network_from_contents(contents: FileContents, name: str = "<model>",
         raise ModelFileError(f"{name}: invalid architecture in the header: {exc}") from None
     _check_tensors(tensors, expected, name)
     try:
+        pre = header.get("preprocessor")
         net = cls.from_config(config, seed=0, classes=header.get("classes"),
                               feature_names=header.get("feature_names"),
+                              preprocessor=None if pre is None else
+                              TablePreprocessor.from_config(pre),
                               metadata=header.get("metadata") or {})
         state = net.state_dict()
         state.update(tensors)
