@@ -114,3 +114,16 @@ class BlowUp(bp.Callback):
     def on_epoch_end(self, epoch: int, logs: dict, history: bp.History) -> None:
         if epoch == self.epoch:
             self.optimizer.lr = 1e12
+
+
+def titanic_like(rows: int = 1200, seed: int = 0):
+    """The Titanic-like passenger table of ``examples/titanic_like.py`` (one generator for the
+    README's walkthrough and the tests)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "examples" / "titanic_like.py"
+    spec = importlib.util.spec_from_file_location("titanic_like", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.titanic_like(rows, seed)

@@ -43,8 +43,8 @@ BAD_DATA = {  # name -> (CSV text, extra train args, message after "error: <file
     "text forced numeric": (
         "a,b,species\n1,u,x\n3,v,y\n4,w,x\n", ["--numeric", "b"],
         r"1 column\(s\) cannot be used as they are: 'b' given as --numeric but holds 3 "
-        r"cell\(s\) that are not numbers \(row 1: 'u', row 2: 'v', row 3: 'w'\); mark them "
-        r"empty with --na-values 'u,v,w'$"),
+        r"cell\(s\) that are not numbers \(row 1: 'u', row 2: 'v', row 3: 'w'\); it is text: "
+        r"leave it out of --numeric$"),
     "inf cell": ("a,b,species\n1,2,x\n-inf,4,y\n", [], r"row 2, column 'a' holds -inf"),
     "no usable column": ("a,b,species\n1,,x\n1,,y\n", [],
                          r"no usable feature column: 'a' left out: constant \(1\); 'b' left out: "

@@ -13,6 +13,7 @@ column of a bad value.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,7 +134,9 @@ class Dataset:
         pre = TablePreprocessor(**self.preprocessor.get_params())
         try:
             pre.fit(self.frame.iloc[rows])
-            self.X = pre.transform(self.frame)
+            with warnings.catch_warnings():  # held-out rows may hold categories unseen in these
+                warnings.simplefilter("ignore", UserWarning)
+                self.X = pre.transform(self.frame)
         except ValueError as exc:
             raise DataError(f"{self.source or self.name}: {exc}") from None
         self.preprocessor = pre

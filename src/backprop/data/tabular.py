@@ -366,8 +366,10 @@ class TablePreprocessor:
         if forced_numeric or (junk.sum() * 2 < len(present) and len(junk_values) <= _JUNK_VALUES):
             rows = np.flatnonzero(s.index.isin(present.index[junk]))
             shown = ", ".join(f"row {i + 1}: {clip_repr(s.iloc[i], 20)}" for i in rows[:3])
-            markers = ",".join(junk_values) if len(junk_values) <= _JUNK_VALUES else None
+            markers = ",".join(junk_values) if (len(junk_values) <= _JUNK_VALUES
+                                                and junk.sum() * 2 < len(present)) else None
             fix = (f"mark them empty with --na-values '{markers}'" if markers else
+                   "it is text: leave it out of --numeric" if forced_numeric else
                    f"fix those cells or leave the column out with --drop {name}")
             if not forced_numeric:
                 fix += f", or treat the column as categories with --categorical {name}"
@@ -407,6 +409,7 @@ class TablePreprocessor:
             # the most frequent, ties broken by the label's text
             order = sorted(keep, key=lambda c: (-int(counts[c]), str(c)))
             keep = order[:self.max_categories]
+            # (transform tells a truncated plan by this reason's first word)
             reason = (f"the {self.max_categories} most frequent of {len(counts)} categories "
                       f"(the others set no column)")
         return ColumnPlan(name, "onehot", reason, categories=_sorted(keep),
@@ -490,7 +493,7 @@ class TablePreprocessor:
                     values.astype(str))
                 idx = np.where((idx < 0) & ~empty, by_text, idx)
             new = (idx < 0) & ~empty
-            if new.any():
+            if new.any() and not plan.reason.startswith("the "):  # top-N: the rest is expected
                 shown = ", ".join(clip_repr(v, 20) for v in pd.unique(s[new])[:3])
                 unseen.append(f"{plan.name!r}: {int(new.sum())} row(s) ({shown})")
             k = len(plan.categories)
@@ -641,7 +644,7 @@ def _date_values(s: Any) -> Array:
     """(m, 4) float64 year, month, day, day of week of dates (NaN where missing)."""
     pd = optional_import("pandas")
     d = pd.to_datetime(s, errors="coerce")
-    parts = [d.dt.year, d.dt.month, d.dt.day, d.dt.dayofweek]
+    parts = [d.dt.year, d.dt.month, d.dt.day, d.dt.day_of_week]
     return np.column_stack([p.to_numpy(dtype=np.float64, na_value=np.nan) for p in parts])
 
 
