@@ -211,3 +211,22 @@ def test_it_is_a_scikit_learn_transformer(passengers):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pipe.predict(X.head(5))
+
+
+def test_parquet_types_categorical_boolean_with_gaps_and_datetime(tmp_path):
+    df = titanic_like(200, seed=3)
+    df["Sex"] = df["Sex"].astype("category")
+    df["Boarded"] = pd.to_datetime(df["Boarded"])
+    df["Adult"] = (df["Age"] >= 18).astype("boolean")
+    df.loc[df["Age"].isna(), "Adult"] = pd.NA
+    path = tmp_path / "p.parquet"
+    df.to_parquet(path)
+    ds = bp.load_dataset(path, target="Survived")
+    p = plans(ds.preprocessor)
+    assert p["Sex"].kind == "onehot" and p["Sex"].categories == ["female", "male"]
+    assert p["Adult"].categories == [False, True] and p["Adult"].indicator
+    assert p["Boarded"].kind == "date"
+    assert "Adult=False" in ds.feature_names and "Boarded_dayofweek" in ds.feature_names
+    adult = ds.X[:, ds.feature_names.index("Adult=True")]
+    np.testing.assert_array_equal(adult, df["Adult"].fillna(False).to_numpy(dtype=bool))
+    json.dumps(ds.preprocessor.config())  # plain JSON: no NumPy scalars left

@@ -400,14 +400,15 @@ class TablePreprocessor:
         return self._onehot_plan(name, s, missing, forced=False)
 
     def _onehot_plan(self, name: str, s: Any, missing: int, forced: bool) -> ColumnPlan:
-        counts = s.dropna().map(_scalar).value_counts(sort=False)
+        counts = {_scalar(k): int(v) for k, v in
+                  s.dropna().map(_scalar).value_counts(sort=False).items()}
         if len(counts) == 1 and not missing:
-            return ColumnPlan(name, "dropped", f"constant ({clip_repr(counts.index[0], 20)})")
-        keep = list(counts.index)
+            return ColumnPlan(name, "dropped", f"constant ({clip_repr(next(iter(counts)), 20)})")
+        keep = list(counts)
         reason = "categories"
         if len(keep) > self.max_categories:
             # the most frequent, ties broken by the label's text
-            order = sorted(keep, key=lambda c: (-int(counts[c]), str(c)))
+            order = sorted(keep, key=lambda c: (-counts[c], str(c)))
             keep = order[:self.max_categories]
             # (transform tells a truncated plan by this reason's first word)
             reason = (f"the {self.max_categories} most frequent of {len(counts)} categories "
