@@ -7,6 +7,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 
 from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, TablePreprocessor, load_dataset
+from backprop.export import ExportError, export_onnx
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
@@ -65,6 +66,8 @@ __all__ = [
     "Dataset",
     "Standardizer",
     "load_dataset",
+    "export_onnx",
+    "ExportError",
     "TablePreprocessor",
     "ModelFileError",
     "Checkpoint",

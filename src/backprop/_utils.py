@@ -135,6 +135,8 @@ OPTIONAL = {
     "pandas": ("data", "loading data files and encoding targets"),
     "pyarrow": ("data", "reading CSV and Parquet files"),
     "matplotlib": ("plot", "drawing learning curves"),
+    "onnx": ("onnx", "exporting to ONNX"),
+    "onnxruntime": ("onnx", "running ONNX files"),
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import as_rng, check_int
+from backprop.export import export_onnx
 from backprop.nn.layers import Dense, Dropout, Layer
 from backprop.nn.losses import Loss, loss_for_output
 from backprop.nn.sequential import Sequential
@@ -42,6 +43,11 @@ class Network(Sequential):
         """Write the model (weights, architecture, classes, feature names, metadata) to a
         safetensors file, atomically; see :func:`backprop.save`."""
         model_file.save(self, path)
+
+    def export_onnx(self, path: str | os.PathLike[str]) -> None:
+        """Write the network as an ONNX file that onnxruntime (and any ONNX runtime) serves;
+        see :func:`backprop.export_onnx`."""
+        export_onnx(self, path)
 
 
 def save(net: Sequential, path: str | os.PathLike[str]) -> None:

@@ -1,11 +1,12 @@
 """The package's dependency rule, read from the source with ``ast``.
 
 Tiers (lower first): the leaves ``_version``, ``_utils``, ``_kernels``; then ``nn``, ``optim``
-and ``data``, which never import each other; ``saving`` and ``gradcheck``; ``train``; ``model`` and
-``plotting``; ``cli`` and ``sklearn``; the package face.  A module may import its own package
-and any lower tier, never a higher one or a sibling of its tier; imports inside functions are
-for optional third-party packages only; no ``_private`` name is imported from another package;
-and no two modules import each other, directly or through others.
+and ``data``, which never import each other; ``saving`` and ``gradcheck``; ``train`` and
+``export``; ``model`` and ``plotting``; ``cli`` and ``sklearn``; the package face.  A module
+may import its own package and any lower tier, never a higher one or a sibling of its tier;
+imports inside functions are for optional third-party packages only; no ``_private`` name is
+imported from another package; and no two modules import each other, directly or through
+others.
 """
 
 import ast
@@ -21,7 +22,7 @@ TIERS = {
     "_version": 0, "_utils": 0, "_kernels": 1,
     "nn": 2, "optim": 2, "data": 2,
     "saving": 3, "gradcheck": 3,
-    "train": 4,
+    "train": 4, "export": 4,
     "model": 5, "plotting": 5,
     "cli": 6, "sklearn": 6,
     "__init__": 7, "__main__": 7,

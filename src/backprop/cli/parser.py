@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from backprop._version import __version__
 from backprop.cli import args as types
+from backprop.cli.export import cmd_export
 from backprop.cli.model_commands import cmd_evaluate, cmd_gradcheck, cmd_inspect, cmd_predict
 from backprop.cli.train import cmd_train
 from backprop.data import FORMATS, IDX_DATASETS, TASKS
@@ -37,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     new = functools.partial(sub.add_parser, parents=[common])
-    for add in (_add_train, _add_predict, _add_evaluate, _add_inspect, _add_gradcheck):
+    for add in (_add_train, _add_predict, _add_evaluate, _add_inspect, _add_gradcheck,
+                _add_export):
         add(new)
     return parser
 
@@ -218,3 +220,13 @@ def _add_gradcheck(new: _NewCommand) -> None:
                         help="perturbation (default: 1e-6)")
     gcheck.add_argument("--seed", type=types.non_negative_int, default=0,
                         help="random seed (default: 0)")
+
+
+def _add_export(new: _NewCommand) -> None:
+    export = _add_model_command(
+        new, "export", cmd_export, help="export a saved model to ONNX",
+        description="Write a saved model as an ONNX file (opset 17, IR version 8) that "
+                    "onnxruntime and other ONNX runtimes serve: input X (or one input per "
+                    "table column), outputs 'output' (as predict) and 'label' (classifiers).",
+        model_help="a model file from 'train --out'")
+    export.add_argument("out", metavar="OUT", help="the .onnx file to write")
