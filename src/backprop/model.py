@@ -35,7 +35,8 @@ class Network(Sequential):
     def fit(self, X: Array, y: Array, **kwargs: Any) -> History:
         """Train with mini-batch gradient descent; see :func:`backprop.train.fit` for the
         arguments (epochs, batch_size, optimizer, validation_data, validation_split, shuffle,
-        seed, verbose, callbacks, lr_schedule, sample_weight, checkpoint, resume_from).
+        seed, verbose, callbacks, lr_schedule, sample_weight, class_weight, checkpoint,
+        resume_from).
         Returns the run's :class:`History`."""
         return fit(self, X, y, **kwargs)
 

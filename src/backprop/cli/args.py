@@ -12,12 +12,13 @@ import math
 import os
 from collections.abc import Callable
 
-from backprop._utils import check_int, check_real
+from backprop._utils import check_int, check_positive, check_real
 from backprop.data import BUILTIN_DATASETS, IDX_DATASETS
 from backprop.plotting import plot_formats
 
 __all__ = [
     "NAMED_DATASETS",
+    "class_weight",
     "column_list",
     "data_source",
     "fraction",
@@ -90,6 +91,30 @@ def column_list(text: str) -> list[str]:
     if not all(names):
         raise argparse.ArgumentTypeError(f"expected comma-separated column names, got {text!r}")
     return names
+
+
+def class_weight(text: str) -> str | dict[str, float]:
+    """Parse ``--class-weight``: ``"balanced"``, or ``"yes=3,no=1"`` into ``{"yes": 3.0,
+    "no": 1.0}`` (class labels as text, each with a positive weight; the last ``=`` of an entry
+    separates them, so a label may hold one)."""
+    if text.strip() == "balanced":
+        return "balanced"
+    weights: dict[str, float] = {}
+    for entry in text.split(","):
+        label, sep, value = (part.strip() for part in entry.rpartition("="))
+        if not sep or not label:
+            raise argparse.ArgumentTypeError(
+                f"expected 'balanced' or LABEL=WEIGHT pairs separated by commas (yes=3,no=1), "
+                f"got {text!r}")
+        if label in weights:
+            raise argparse.ArgumentTypeError(f"class {label!r} is given twice in {text!r}")
+        try:
+            weights[label] = check_positive("value", float(value))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"the weight of class {label!r} must be a positive number, got {value!r}"
+            ) from None
+    return weights
 
 
 def data_source(text: str) -> str:

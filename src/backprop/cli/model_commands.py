@@ -20,8 +20,10 @@ import numpy as np
 
 from backprop._utils import optional_import
 from backprop.cli.args import NAMED_DATASETS, check_outputs_apart
+from backprop.cli.class_report import class_scores, majority_warning
 from backprop.cli.describe import layer_table
 from backprop.data import DataError, Dataset, data_format, load_dataset, npz_members
+from backprop.data.kept_columns import KEEP_FORMATS, read_kept_columns
 from backprop.gradcheck import gradient_check
 from backprop.model import Network, load
 from backprop.saving import (
@@ -51,14 +53,20 @@ def _class_labels(net: Network) -> list[Any]:
     return [0, 1] if model_task(net) == "binary" else list(range(net.n_out))
 
 
+def _source_format(source: str) -> str:
+    """``"named"`` for a built-in data set, else the data file's format."""
+    if source in NAMED_DATASETS and not os.path.exists(source):
+        return "named"
+    return data_format(source)
+
+
 def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tuple[Dataset,
                                                                                     str]:
     """Load ``--data`` for a model: its feature columns by name for CSV/Parquet, built-in
     sets and NPZ files with ``feature_names`` (by width for other NPZ and IDX); the test part
     of a set with an official split.  Returns the rows to use and a description of them."""
     source = args.data
-    named = source in NAMED_DATASETS
-    fmt = "named" if named and not os.path.exists(source) else data_format(source)
+    fmt = _source_format(source)
     # columns are matched by name wherever the data names them (an NPZ may, or may not)
     by_name = fmt in ("named", "csv", "tsv", "parquet") or (
         fmt == "npz" and "feature_names" in npz_members(source))
@@ -115,7 +123,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     task = model_task(net)
     if args.proba and task == "regression":
         raise ValueError(f"--proba needs a classifier, but {args.model} is a regression model")
+    if args.keep and _source_format(args.data) not in KEEP_FORMATS:
+        raise DataError(f"{args.data}: --keep takes columns from a CSV, TSV, Parquet or NPZ "
+                        f"file, and {args.data} is not one")
     data, rows = _model_data(args, net, need_target=False)
+    kept = None
+    if args.keep:  # before the forward pass: a missing column is found without waiting
+        kept = read_kept_columns(args.data, args.keep, data.X.shape[0])
     out = net.predict(data.X)
     labels = net.labels_from_output(out)  # from the same forward pass
     table: dict[str, Any] = {}
@@ -131,7 +145,14 @@ def cmd_predict(args: argparse.Namespace) -> int:
         else:
             names = _class_labels(net)
             table.update({f"proba_{c}": out[:, j] for j, c in enumerate(names)})
-    text = pd.DataFrame(table).to_csv(index=False)
+    frame = pd.DataFrame(table)
+    if kept is not None:
+        clash = [c for c in kept.columns if c in table]
+        if clash:
+            raise ValueError(f"--keep {clash[0]!r}: the predictions have a column of that "
+                             f"name; keep another column or rename it in {args.data}")
+        frame = pd.concat([kept, frame], axis=1)  # the kept columns first
+    text = frame.to_csv(index=False)
     if args.output:
         atomic_write(args.output, text)
         print(f"wrote {len(labels)} predictions for {rows} to {args.output}", file=sys.stderr)
@@ -168,6 +189,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         data.y, pred, labels=np.arange(k), zero_division=0)
     print(f"loss ({net.loss.name}): {logs['loss']:.6f}")
     print(f"accuracy: {logs['accuracy']:.4f}")
+    scores = class_scores(data.y, pred, k)
+    print(f"balanced accuracy: {scores.balanced_accuracy:.4f}")
+    weighted = net.metadata.get("training", {}).get("class_weight") is not None
+    warning = majority_warning(scores, _class_labels(net), "", " even with class weights"
+                               if weighted else "; retrain with --class-weight balanced")
+    if warning is not None:
+        print(warning)
     table = pd.DataFrame({"precision": precision, "recall": recall, "f1-score": f1,
                           "support": support}, index=names)
     per_class = np.stack([precision, recall, f1])  # averaged as scikit-learn's average=

@@ -142,6 +142,11 @@ def _add_run_args(train: argparse.ArgumentParser) -> None:
     train.add_argument("--test-size", type=types.test_fraction, default=0.2,
                        help="fraction held out for testing (default: 0.2; data sets with an "
                             "official split use it instead)")
+    train.add_argument("--class-weight", type=types.class_weight, metavar="WEIGHTS",
+                       help="weigh each class in the cost (classifiers): 'balanced' (n_rows / "
+                            "(n_classes * rows of the class), over the training rows) or "
+                            "LABEL=WEIGHT pairs for every class, e.g. yes=3,no=1 "
+                            "(default: every row counts the same)")
     train.add_argument("--validation-split", type=types.fraction, default=0.0,
                        help="fraction of the training rows held out for validation curves "
                             "(default: 0)")
@@ -188,6 +193,10 @@ def _add_predict(new: _NewCommand) -> None:
     predict.add_argument("--output", metavar="CSV", help="write the predictions here")
     predict.add_argument("--proba", action="store_true",
                          help="add a probability column per class")
+    predict.add_argument("--keep", type=types.column_list, metavar="COLUMN[,COLUMN...]",
+                         help="copy these columns (NPZ: arrays of one value per row), ids say, "
+                              "from --data into the output before the predictions, as written "
+                              "in the file (CSV/TSV cells as text: 000123 stays 000123)")
 
 
 def _add_evaluate(new: _NewCommand) -> None:

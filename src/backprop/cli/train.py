@@ -18,6 +18,8 @@ from backprop._utils import optional_import
 from backprop._version import __version__
 from backprop.cli.args import check_outputs_apart
 from backprop.cli.callbacks import EpochLines, TargetUnitsMAE
+from backprop.cli.class_report import ClassScores, class_scores, majority_warning, recall_lines
+from backprop.cli.class_weights import fit_class_weight, weights_metadata, weights_text
 from backprop.cli.describe import network_summary
 from backprop.cli.errors import one_line
 from backprop.cli.training_data import Prepared, prepare
@@ -30,6 +32,7 @@ from backprop.optim import Optimizer, get_optimizer
 from backprop.plotting import plot_history, save_history_csv
 from backprop.saving import check_destination
 from backprop.train.callbacks import Callback, History
+from backprop.train.class_weight import ClassWeight, class_weights
 from backprop.train.divergence import TrainingDiverged
 from backprop.train.signals import SignalStop, exit_code
 
@@ -49,7 +52,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     the history and the learning curves."""
     _check_destinations(args)
     prep = prepare(args)
+    class_weight = fit_class_weight(args.class_weight, prep.data)
     inner = _build_network(args, prep.data)
+    # the weights fit will use, for the header and the metadata (and their errors before work)
+    weights = None if class_weight is None else class_weights(
+        inner, inner.check_targets(prep.y_fit, len(prep.y_fit)), class_weight)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     optimizer = get_optimizer(args.optimizer, lr=lr)
     _print_setup(args, prep, inner)
@@ -63,7 +70,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             return 1
     stopper = SignalStop()
     try:
-        history = _train(args, inner, prep, optimizer, stopper)
+        history = _train(args, inner, prep, optimizer, stopper, class_weight, weights)
     except TrainingDiverged as exc:  # the weights are the last good ones: keep them
         print(f"error: {one_line(exc)}", file=sys.stderr)
         if args.out:
@@ -73,9 +80,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     net = _user_model(inner, prep)
     if history.interrupted:
         return _interrupted(args, net, history, stopper)
-    metrics = _final_metrics(net, prep)
-    _print_summary(history, metrics, prep)
-    net.metadata = _metadata(args, prep, lr, history, metrics, grad_meta)
+    metrics, scores = _final_metrics(net, prep)
+    _print_summary(history, metrics, prep, scores, class_weight is not None)
+    net.metadata = _metadata(args, prep, lr, history, metrics, grad_meta, scores,
+                             weights_metadata(class_weight, weights, prep.data.classes))
     _save_outputs(args, net, history, title=f"{prep.data.name}: {network_summary(inner)}")
     return 0
 
@@ -170,15 +178,19 @@ def _callbacks(args: argparse.Namespace, prep: Prepared, stopper: SignalStop
 
 
 def _train(args: argparse.Namespace, inner: Network, prep: Prepared, optimizer: Optimizer,
-           stopper: SignalStop) -> History:
+           stopper: SignalStop, class_weight: ClassWeight, weights: np.ndarray | None
+           ) -> History:
     """Train ``inner`` in place, with Ctrl-C and SIGTERM stopping it at a step boundary."""
     batch = _batch_size(args)
-    print(f"\ntraining: {optimizer!r}, {args.epochs} epochs, batch size {batch or 'full'}",
-          flush=True)
+    weighted = "" if weights is None else \
+        f", {weights_text(class_weight, weights, prep.data.classes)}"
+    print(f"\ntraining: {optimizer!r}, {args.epochs} epochs, batch size {batch or 'full'}"
+          f"{weighted}", flush=True)
     callbacks = _callbacks(args, prep, stopper)
     with stopper.installed():
         return inner.fit(prep.X, prep.y_fit, epochs=args.epochs, batch_size=batch,
                          optimizer=optimizer, seed=args.seed, callbacks=callbacks,
+                         class_weight=class_weight,
                          validation_data=prep.validation_data,
                          verbose=1 if sys.stderr.isatty() and not args.quiet else 0,
                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
@@ -200,11 +212,14 @@ def _interrupted(args: argparse.Namespace, net: Network, history: History,
     return exit_code(stopper.signum)
 
 
-def _final_metrics(net: Network, prep: Prepared) -> dict[str, float]:
-    """Loss and accuracy (classifiers) or MSE and R² (regression) of the final model on the
-    train, validation (when there is one) and test rows, in original units."""
+def _final_metrics(net: Network, prep: Prepared
+                   ) -> tuple[dict[str, float], dict[str, ClassScores]]:
+    """Loss, accuracy and balanced accuracy (classifiers) or MSE and R² (regression) of the
+    final model on the train, validation (when there is one) and test rows, in original
+    units; and for a classifier, the per-class counts of each part."""
     data = prep.data
     metrics: dict[str, float] = {}
+    scores: dict[str, ClassScores] = {}
     for part, idx in (("train", prep.train), ("validation", prep.validation),
                       ("test", prep.test)):
         if not len(idx):
@@ -217,28 +232,47 @@ def _final_metrics(net: Network, prep: Prepared) -> dict[str, float]:
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
             metrics[f"{part}_r2"] = float(r2_score(y, pred)) if len(y) > 1 else float("nan")
         else:
-            logs = net.evaluate(X, y)
+            logs, out = net.evaluate_with_output(X, y)
+            scores[part] = class_scores(y, net.classes_from_output(out), len(data.classes))
             metrics[f"{part}_loss"] = logs["loss"]
             metrics[f"{part}_accuracy"] = logs["accuracy"]
+            metrics[f"{part}_balanced_accuracy"] = scores[part].balanced_accuracy
     # grouped by metric, each for train, validation and test: errors first, then scores
-    order = ("loss", "mse", "accuracy", "r2")
-    return dict(sorted(metrics.items(), key=lambda kv: order.index(kv[0].split("_")[1])))
+    order = ("loss", "mse", "accuracy", "balanced_accuracy", "r2")
+    metrics = dict(sorted(metrics.items(), key=lambda kv: order.index(kv[0].split("_", 1)[1])))
+    return metrics, scores
 
 
-def _print_summary(history: History, metrics: dict[str, float], prep: Prepared) -> None:
+def _print_summary(history: History, metrics: dict[str, float], prep: Prepared,
+                   scores: dict[str, ClassScores], weighted: bool) -> None:
+    """The metrics; for a classifier also the recall per class of the last part (the test
+    rows) and a warning for each part where the accuracy is the majority class's share."""
     print("\nsummary:")
     print(f"epochs run: {len(history.epoch)}")
     if prep.y_scaler is not None:
         print(f"final training loss (standardized target): {history['loss'][-1]:.6f}")
     for key, value in metrics.items():
         print(f"{key.replace('_', ' ')}: {value:.{6 if key.endswith('loss') else 4}f}")
+    if not scores:
+        return
+    names = prep.data.classes
+    part = list(scores)[-1]
+    print("\n".join(recall_lines(scores[part], names, part)))
+    hint = (" even with class weights; try more epochs or a larger --lr" if weighted
+            else "; try --class-weight balanced")
+    for part, s in scores.items():
+        warning = majority_warning(s, names, part, hint)
+        if warning is not None:
+            print(warning)
 
 
 def _metadata(args: argparse.Namespace, prep: Prepared, lr: float, history: History,
-              metrics: dict[str, float], grad_meta: dict[str, Any] | None) -> dict[str, Any]:
+              metrics: dict[str, float], grad_meta: dict[str, Any] | None,
+              scores: dict[str, ClassScores], class_weight: dict[str, Any] | None
+              ) -> dict[str, Any]:
     """What the saved model records about its data, training run and results."""
     data = prep.data
-    return {
+    meta = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "backprop_version": __version__,
         "task": data.task,
@@ -253,11 +287,17 @@ def _metadata(args: argparse.Namespace, prep: Prepared, lr: float, history: Hist
                      "dropout": args.dropout, "l2": args.l2, "dtype": args.dtype,
                      "seed": args.seed, "test_size": None if data.split else args.test_size,
                      "validation_split": args.validation_split,
-                     "standardized_target": prep.y_scaler is not None},
+                     "standardized_target": prep.y_scaler is not None,
+                     "class_weight": class_weight},
         "metrics": metrics,
         "final_epoch": {k: v[-1] for k, v in history.history.items()},
         "gradient_check": grad_meta,
     }
+    if scores:  # NaN (a class without rows) is saved as null
+        meta["recall_per_class"] = {
+            part: {str(c): float(r) for c, r in zip(data.classes, s.recall)}
+            for part, s in scores.items()}
+    return meta
 
 
 def _save_outputs(args: argparse.Namespace, net: Network, history: History, title: str) -> None:

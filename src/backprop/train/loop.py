@@ -35,6 +35,12 @@ from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
 from backprop.train.callbacks import Callback, History
 from backprop.train.checkpoint import save_checkpoint
+from backprop.train.class_weight import (
+    ClassWeight,
+    class_weight_setting,
+    class_weights,
+    row_class_weights,
+)
 from backprop.train.resume import checked_checkpoint, run_settings
 from backprop.train.run import Run
 from backprop.train.step import NonFiniteStep
@@ -103,6 +109,7 @@ def fit(
     callbacks: Sequence[Callback] | None = None,
     lr_schedule: LRSchedule | None = None,
     sample_weight: Array | None = None,
+    class_weight: ClassWeight = None,
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume_from: str | os.PathLike[str] | None = None,
@@ -137,6 +144,13 @@ def fit(
         Sets ``optimizer.lr`` at the start of each epoch from the optimizer's initial rate.
     sample_weight : ndarray of shape (m,), optional
         Per-sample weights: each batch's cost is the weighted mean.
+    class_weight : "balanced" or dict, optional
+        A weight per class, multiplied into each row's sample weight (Keras's and
+        scikit-learn's semantics, :mod:`backprop.train.class_weight`): ``"balanced"`` is
+        ``n / (k * n_c)`` over the training rows (the validation rows are not counted and not
+        weighted); a dict maps every class to a positive weight, keyed by the network's
+        :attr:`~backprop.nn.Sequential.classes` when it has them, else by class index.
+        Classifiers with one class per row only.
     checkpoint : path, optional
         Write a checkpoint (:mod:`backprop.train.checkpoint`, atomically) every ``checkpoint_every``
         epochs, after the last epoch, and when a callback interrupts the run.
@@ -164,6 +178,7 @@ def fit(
         network.feature_names = check_feature_names([str(c) for c in columns], network.n_in)
     y = network.check_targets(y, X.shape[0])
     w = check_sample_weight(sample_weight, X.shape[0])
+    cw_setting = class_weight_setting(network, class_weight)
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
     callbacks = _check_callbacks(callbacks)
     X_val = y_val = None
@@ -174,7 +189,8 @@ def fit(
     settings = None
     if checkpoint is not None or resume_from is not None:
         settings = run_settings(network, X, y, w, X_val, y_val, batch_size, shuffle,
-                             validation_split, optimizer, lr_schedule, seed, callbacks)
+                             validation_split, optimizer, lr_schedule, seed, callbacks,
+                             cw_setting)
     run = Run(network, optimizer, as_rng(seed), callbacks, settings)
     ckpt = None
     if resume_from is not None:
@@ -184,6 +200,10 @@ def fit(
         labels = stratify_labels(y) if network.loss.is_classifier else None
         run.train_rows, run.val_rows = train_validation_split(X.shape[0], validation_split,
                                                               run.rng, labels)
+    if class_weight is not None:  # counted over the training rows, the restored ones on resume
+        weights = class_weights(network, y, class_weight,
+                                ckpt.train_rows if ckpt is not None else run.train_rows)
+        w = row_class_weights(y, weights) * (1.0 if w is None else w)
 
     # Arrays reused by every step (see nn.workspace); a network that holds one layer object
     # twice (shared weights) would have its two caches overwrite each other: plain path.

@@ -72,8 +72,10 @@ def callback_differences(saved: list[dict[str, Any]], callbacks: list[Callback])
 def run_settings(network: Sequential, X: Array, y: Array, w: Array | None, X_val: Array | None,
               y_val: Array | None, batch_size: int | None, shuffle: bool,
               validation_split: float, optimizer: Optimizer, lr_schedule: LRSchedule | None,
-              seed: Any, callbacks: list[Callback]) -> dict[str, Any]:
-    """What must not change between a checkpointed run and its resumption."""
+              seed: Any, callbacks: list[Callback], class_weight: Any = None
+              ) -> dict[str, Any]:
+    """What must not change between a checkpointed run and its resumption (``class_weight``:
+    None, ``"balanced"`` or the weights by class index)."""
     return normalised({
         "architecture": network.config(),
         "data": {"X": list(X.shape), "y": list(y.shape),
@@ -85,6 +87,7 @@ def run_settings(network: Sequential, X: Array, y: Array, w: Array | None, X_val
         [type(lr_schedule).__name__, lr_schedule.config()],
         "seed": int(seed) if isinstance(seed, (int, np.integer)) else None,
         "callbacks": [type(cb).__name__ for cb in callbacks],
+        "class_weight": class_weight,
     })
 
 
