@@ -7,10 +7,11 @@ import argparse
 
 import numpy as np
 
+from backprop._utils import optional_import
 from backprop.cli.args import check_outputs_apart
-from backprop.export import IR_VERSION, ML_OPSET, OPSET, onnx_model
+from backprop.export import IR_VERSION, ML_OPSET, OPSET, ExportError, export_onnx
 from backprop.model import load
-from backprop.saving import atomic_write, check_destination
+from backprop.saving import check_destination
 
 __all__ = ["cmd_export"]
 
@@ -20,12 +21,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_outputs_apart({"OUT": args.out}, {"MODEL": args.model})
     check_destination(args.out)
     net = load(args.model)
-    from backprop.export.graph import Graph  # imports onnx: only for this command
-
-    onnx = Graph().onnx
-    model = onnx_model(net)
-    onnx.checker.check_model(model, full_check=True)
-    atomic_write(args.out, model.SerializeToString())
+    try:
+        model = export_onnx(net, args.out)
+    except ExportError as exc:
+        raise ExportError(f"{args.model}: {exc}") from None
+    onnx = optional_import("onnx")
     opsets = f"opset {OPSET}" + (f", ai.onnx.ml {ML_OPSET}" if len(model.opset_import) > 1
                                  else "")
     print(f"exported {args.model} to {args.out} ({opsets}, IR version {IR_VERSION})")

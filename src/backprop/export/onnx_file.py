@@ -107,8 +107,9 @@ def _task(net: Sequential) -> str:
     return "binary" if net.n_out == 1 else "multilabel"
 
 
-def export_onnx(net: Sequential, path: str | os.PathLike[str]) -> None:
-    """Write ``net`` to ``path`` as an ONNX model (see the module docstring).
+def export_onnx(net: Sequential, path: str | os.PathLike[str]) -> Any:
+    """Write ``net`` to ``path`` as an ONNX model (see the module docstring); returns the
+    ``onnx.ModelProto`` written.
 
     Raises
     ------
@@ -125,4 +126,5 @@ def export_onnx(net: Sequential, path: str | os.PathLike[str]) -> None:
     except onnx.checker.ValidationError as exc:  # a converter's bug, not the user's
         raise ExportError(f"the exported graph does not validate: {exc}") from None
     atomic_write(path, model.SerializeToString())
+    return model
 
