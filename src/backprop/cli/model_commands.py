@@ -75,10 +75,12 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
                                 f"name it with --target COLUMN")
         data = load_dataset(source, target=target, features=features, task=task,
                             data_dir=args.data_dir,
-                            classes=_class_labels(net) if task != "regression" else None)
+                            classes=_class_labels(net) if task != "regression" else None,
+                            sep=args.sep, decimal=args.decimal, encoding=args.encoding)
     else:
         data = load_dataset(source, features=features, data_dir=args.data_dir,
-                            require_target=False)
+                            require_target=False, sep=args.sep, decimal=args.decimal,
+                            encoding=args.encoding)
     if data.X.shape[1] != net.n_in:
         raise DataError(f"{source}: {data.X.shape[1]} feature columns, but the model "
                         f"{args.model} takes {net.n_in}")

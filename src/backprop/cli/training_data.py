@@ -42,7 +42,8 @@ class Prepared:
 def prepare(args: argparse.Namespace) -> Prepared:
     """Load ``--data``, split its rows and standardize the training rows."""
     data = load_dataset(args.data, target=args.target, features=args.features, task=args.task,
-                        data_dir=args.data_dir)
+                        data_dir=args.data_dir, sep=args.sep, decimal=args.decimal,
+                        encoding=args.encoding)
     train_idx, val_idx, test_idx, how = _split_rows(args, data)
     x_scaler = Standardizer()
     X, y = x_scaler.fit_transform(data.X[train_idx]), data.y[train_idx]

@@ -148,6 +148,9 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     classes: Sequence[Any] | None = None,
     require_target: bool = True,
+    sep: str | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ) -> Dataset:
     """Load a built-in set, a named IDX set or a data file.
 
@@ -172,6 +175,12 @@ def load_dataset(
         When False and ``target`` is None, only the features are read and ``y`` is None (for
         prediction): a CSV/Parquet file needs no target column, and an NPZ file's ``y`` array or
         the labels file next to IDX images is not read.  A built-in set keeps its target.
+    sep, decimal, encoding : str, optional
+        How a CSV/TSV file is written: the field delimiter (a character, or ``"semicolon"``,
+        ``"tab"``...), the decimal mark (``"."`` or ``","``) and the text encoding (a Python
+        codec name: ``"cp1252"``, ``"utf-16"``...).  Each is sniffed from the file's first lines
+        when not given (see :func:`~backprop.data.readers.read_table`); other formats ignore
+        them.
 
     Returns
     -------
@@ -183,7 +192,7 @@ def load_dataset(
     DataError
         Naming the file and the problem: missing/empty file, header only, missing target or
         feature column, non-numeric or missing feature value (row and column), ragged rows,
-        a single class, a regression target with text, ...
+        text not in the file's encoding, a single class, a regression target with text, ...
     """
     src = os.fspath(source)
     check_task(task)
@@ -205,7 +214,8 @@ def load_dataset(
     elif fmt == "idx":
         raw = idx_contents(src, target, features, require_target)
     else:
-        raw = table_contents(src, fmt, target, features, require_target)
+        raw = table_contents(src, fmt, target, features, require_target, sep=sep,
+                             decimal=decimal, encoding=encoding)
     name = os.path.basename(src)
     if raw.y is None:
         return Dataset(raw.X, None, None, raw.names, [], name, target=None, source=src,

@@ -49,9 +49,10 @@ class FileContents(NamedTuple):
 
 
 def table_contents(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
-                   require_target: bool) -> FileContents:
-    """A CSV/TSV or Parquet file: the target column and the feature columns."""
-    df = read_table(src, fmt)
+                   require_target: bool, **csv_options: str | None) -> FileContents:
+    """A CSV/TSV or Parquet file: the target column and the feature columns (``csv_options``:
+    :func:`~backprop.data.readers.read_table`'s ``sep``, ``decimal`` and ``encoding``)."""
+    df = read_table(src, fmt, **csv_options)
     columns = [str(c) for c in df.columns]
     df.columns = columns
     if target is None and require_target:
