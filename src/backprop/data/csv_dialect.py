@@ -112,11 +112,6 @@ class Dialect(NamedTuple):
     sep_given: bool = False
     looks_like: str | None = None
 
-    def describe(self) -> str:
-        """E.g. ``"semicolon-delimited, decimal comma, utf-16"``."""
-        return (f"{sep_word(self.sep)}-delimited, decimal "
-                f"{'comma' if self.decimal == ',' else 'point'}, {self.encoding}")
-
 
 # --------------------------------------------------------------------------- the options
 def parse_sep(text: str) -> str:
@@ -238,8 +233,8 @@ def _choose_codec(head: bytes, given: str | None) -> str:
                               f"mark), not {given}: pass --encoding {agree[0]}, or leave "
                               f"--encoding out")
         return "utf-8" if codec == "utf-8-sig" else codec  # pyarrow skips a UTF-8 mark
-    if given is not None:
-        return given
+    if given is not None:  # UTF-8 is read as is, without transcoding, a mark or not
+        return "utf-8" if given == "utf-8-sig" else given
     half = len(head) // 2
     if half >= 2:
         even, odd = head[0:2 * half:2].count(0), head[1:2 * half:2].count(0)
