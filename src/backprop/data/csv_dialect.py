@@ -48,6 +48,7 @@ __all__ = [
     "parse_sep",
     "check_decimal",
     "check_encoding",
+    "sep_word",
     "sep_flag",
     "sniff",
     "read_grouped_numbers",

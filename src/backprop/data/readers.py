@@ -203,7 +203,7 @@ def _read_arrow(name: str, fmt: str, sep: str | None, decimal: str | None,
         )
     if table.num_columns == 1 and dialect.looks_like is not None:
         raise DataError(f"{name}: with {sep_flag(dialect.sep)} each line is a single field"
-                        f"{_sep_hint(dialect, dialect.sep)}")
+                        f"{_sep_hint(dialect, default_sep)}")
     return table
 
 
