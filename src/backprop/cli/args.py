@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from backprop._utils import check_int, check_positive, check_real
 from backprop.data import BUILTIN_DATASETS, IDX_DATASETS
+from backprop.data.csv_dialect import check_encoding, parse_sep
 from backprop.plotting import plot_formats
 
 __all__ = [
@@ -28,7 +29,9 @@ __all__ = [
     "plot_path",
     "positive_float",
     "positive_int",
+    "separator",
     "test_fraction",
+    "text_encoding",
 ]
 
 #: The data sets ``--data`` accepts by name.
@@ -125,6 +128,23 @@ def data_source(text: str) -> str:
     raise argparse.ArgumentTypeError(
         f"{text!r} is neither a built-in data set ({', '.join(NAMED_DATASETS)}) nor a file"
     )
+
+
+def separator(text: str) -> str:
+    """A CSV delimiter: one character, or its name (``semicolon``, ``tab``, ``\\t`` ...)."""
+    try:
+        return parse_sep(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def text_encoding(text: str) -> str:
+    """A text encoding Python knows (``cp1252``, ``latin-1``, ``utf-16`` ...), as given."""
+    try:
+        check_encoding(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def plot_path(text: str) -> str:

@@ -94,10 +94,12 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
                                     f"column; name it with --target COLUMN")
             data = load_dataset(source, target=target, features=features, task=task,
                                 data_dir=args.data_dir, preprocessor=pre,
-                                classes=_class_labels(net) if task != "regression" else None)
+                                classes=_class_labels(net) if task != "regression" else None,
+                                sep=args.sep, decimal=args.decimal, encoding=args.encoding)
         else:
             data = load_dataset(source, features=features, data_dir=args.data_dir,
-                                require_target=False, preprocessor=pre)
+                                require_target=False, preprocessor=pre, sep=args.sep,
+                                decimal=args.decimal, encoding=args.encoding)
     for w in caught:  # unseen categories: said once, plainly, on stderr
         print(f"warning: {source}: {w.message}", file=sys.stderr)
     if data.X.shape[1] != net.n_in:

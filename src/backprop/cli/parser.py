@@ -13,6 +13,7 @@ from backprop.cli.export import cmd_export
 from backprop.cli.model_commands import cmd_evaluate, cmd_gradcheck, cmd_inspect, cmd_predict
 from backprop.cli.train import cmd_train
 from backprop.data import FORMATS, IDX_DATASETS, TASKS
+from backprop.data.csv_dialect import DECIMAL_MARKS
 from backprop.data.tabular import DATES, IMPUTE
 from backprop.nn.activations import ACTIVATIONS
 from backprop.optim import OPTIMIZERS
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_data_args(p: argparse.ArgumentParser, required: bool, target_help: str) -> None:
-    """``--data``, ``--target`` and ``--data-dir``, which every command that reads rows has."""
+    """``--data``, ``--target``, ``--data-dir`` and how a CSV file is written (``--sep``,
+    ``--decimal``, ``--encoding``), which every command that reads rows has."""
     data_help = (f"a built-in data set ({', '.join(types.NAMED_DATASETS)}) or a data file: "
                  + "; ".join(FORMATS.values()))
     p.add_argument("--data", type=types.data_source, required=required,
@@ -55,6 +57,15 @@ def _add_data_args(p: argparse.ArgumentParser, required: bool, target_help: str)
     p.add_argument("--data-dir", metavar="FOLDER",
                    help="folder of a named IDX data set (default for fashion-mnist: "
                         f"{IDX_DATASETS['fashion-mnist'].folder})")
+    p.add_argument("--sep", type=types.separator, metavar="SEP",
+                   help="CSV/TSV field delimiter: a character, or comma, semicolon, tab (or \\t),"
+                        " pipe, space (default: sniffed from the first lines among , ; tab |)")
+    p.add_argument("--decimal", choices=DECIMAL_MARKS,
+                   help="decimal mark of CSV numbers (default: ',' when a file that is not "
+                        "comma-delimited writes its numbers as 3,14, else '.')")
+    p.add_argument("--encoding", type=types.text_encoding, metavar="NAME",
+                   help="text encoding of a CSV/TSV file, a Python codec name such as cp1252, "
+                        "latin-1 or utf-16 (default: its byte-order mark's, else UTF-8)")
 
 
 def _add_model_command(new: _NewCommand, name: str, func: Callable[[argparse.Namespace], int],

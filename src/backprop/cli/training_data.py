@@ -50,7 +50,8 @@ def prepare(args: argparse.Namespace) -> Prepared:
     """Load ``--data``, split its rows, encode a table's columns as learnt from the training
     rows alone, and standardize the training rows."""
     data = load_dataset(args.data, target=args.target, features=args.features, task=args.task,
-                        data_dir=args.data_dir, preprocessor=table_preprocessor(args))
+                        data_dir=args.data_dir, preprocessor=table_preprocessor(args),
+                        sep=args.sep, decimal=args.decimal, encoding=args.encoding)
     train_idx, val_idx, test_idx, how = _split_rows(args, data)
     data.refit_preprocessor(train_idx)
     x_scaler = Standardizer()

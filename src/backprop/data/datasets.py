@@ -175,6 +175,9 @@ def load_dataset(
     classes: Sequence[Any] | None = None,
     require_target: bool = True,
     preprocessor: TablePreprocessor | None = None,
+    sep: str | None = None,
+    decimal: str | None = None,
+    encoding: str | None = None,
 ) -> Dataset:
     """Load a built-in set, a named IDX set or a data file.
 
@@ -204,6 +207,12 @@ def load_dataset(
         empty cells).  A fitted one (a model's) only transforms, and ``features`` may then be
         None (its columns are read); an unfitted one is fitted on every row when the table
         needs it or it sets column options.  Default: a ``TablePreprocessor()`` when needed.
+    sep, decimal, encoding : str, optional
+        How a CSV/TSV file is written: the field delimiter (a character, or ``"semicolon"``,
+        ``"tab"``...), the decimal mark (``"."`` or ``","``) and the text encoding (a Python
+        codec name: ``"cp1252"``, ``"utf-16"``...).  Each is sniffed from the file's first lines
+        when not given (see :func:`~backprop.data.readers.read_table`); other formats ignore
+        them.
 
     Returns
     -------
@@ -215,7 +224,7 @@ def load_dataset(
     DataError
         Naming the file and the problem: missing/empty file, header only, missing target or
         feature column, non-numeric or missing feature value (row and column), ragged rows,
-        a single class, a regression target with text, ...
+        text not in the file's encoding, a single class, a regression target with text, ...
     """
     src = os.fspath(source)
     check_task(task)
@@ -239,7 +248,8 @@ def load_dataset(
     else:
         if features is None and preprocessor is not None and preprocessor.is_fitted:
             features = preprocessor.columns_used
-        raw = table_contents(src, fmt, target, features, require_target, preprocessor)
+        raw = table_contents(src, fmt, target, features, require_target, preprocessor,
+                             sep=sep, decimal=decimal, encoding=encoding)
     name = os.path.basename(src)
     if raw.y is None:
         return Dataset(raw.X, None, None, raw.names, [], name, target=None, source=src,

@@ -53,15 +53,16 @@ class FileContents(NamedTuple):
 
 
 def table_contents(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
-                   require_target: bool,
-                   preprocessor: TablePreprocessor | None = None) -> FileContents:
-    """A CSV/TSV or Parquet file: the target column and the feature columns.
+                   require_target: bool, preprocessor: TablePreprocessor | None = None,
+                   **csv_options: str | None) -> FileContents:
+    """A CSV/TSV or Parquet file: the target column and the feature columns (``csv_options``:
+    :func:`~backprop.data.readers.read_table`'s ``sep``, ``decimal`` and ``encoding``).
 
     Columns that are not all clean numbers (text, categories, dates, empty cells) are encoded
     by ``preprocessor`` (fitted here on every row unless it is fitted already; a default
     :class:`TablePreprocessor` when None), as are all columns when it sets column options.
     """
-    df = read_table(src, fmt)
+    df = read_table(src, fmt, **csv_options)
     columns = [str(c) for c in df.columns]
     df.columns = columns
     if target is None and require_target:

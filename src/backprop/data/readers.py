@@ -5,6 +5,10 @@ the file name.
 
 Row numbers in messages count data rows from 1 (the CSV header is not a row); a ragged CSV row
 is reported by its line number in the file.
+
+CSV files are read as spreadsheets write them: the delimiter, decimal mark and encoding are
+sniffed from the first lines unless given (:mod:`backprop.data.csv_dialect`), and a file that
+still cannot be read gets an error naming the delimiter it looks like or the encoding it has.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import clip_repr, optional_import
+from backprop.data.csv_dialect import (
+    Dialect,
+    TextProblem,
+    check_decimal,
+    check_encoding,
+    parse_sep,
+    read_grouped_numbers,
+    sep_flag,
+    sep_word,
+    sniff,
+    undecodable,
+)
 
 __all__ = [
     "DataError",
@@ -102,24 +118,50 @@ def _check_file(name: str) -> None:
         raise DataError(f"{name}: empty file")
 
 
-def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
+def read_table(path: str | os.PathLike[str], fmt: str | None = None, *, sep: str | None = None,
+               decimal: str | None = None, encoding: str | None = None) -> Any:
     """Read a CSV/TSV (header row required) or Parquet file into a pandas DataFrame.
 
     CSV cells ``""``, ``NA``, ``NaN``, ``null`` (pyarrow's defaults) become missing values.
     Column names must be distinct; rows must all have the header's number of fields.
 
+    Parameters
+    ----------
+    path : str or path-like
+    fmt : str, optional
+        One of :data:`FORMATS`' keys (default: from the file name).
+    sep : str, optional
+        CSV/TSV field delimiter: one character, or ``"comma"``, ``"semicolon"``, ``"tab"``
+        (also ``"\\t"``), ``"pipe"``, ``"space"``.  Default: sniffed among ``,`` ``;`` tab
+        ``|`` from the first lines (the format's own, comma or tab, when it fits them).
+    decimal : ``"."`` or ``","``, optional
+        Decimal mark of CSV numbers.  Default: ``","`` when the file is not comma-delimited and
+        its numbers are written ``3,14``, as European spreadsheets write them.
+    encoding : str, optional
+        A Python codec name (``"cp1252"``, ``"latin-1"``, ``"utf-16"``...).  Default: the
+        byte-order mark's (UTF-8, UTF-16, UTF-32), else UTF-8.
+
+    The options apply to CSV/TSV files; Parquet stores its own types.
+
     Raises
     ------
     DataError
-        Missing or empty file, unreadable content, ragged rows (line named), duplicate column
-        names, no data rows.
+        Missing or empty file, unreadable content, text that is not in the encoding (the byte,
+        its line and a likely encoding named), a delimiter sniffing cannot choose, ragged rows
+        (line named, and the delimiter the file looks written with), duplicate column names,
+        no data rows.
+    ValueError
+        An invalid ``sep`` or ``decimal``, or an unknown ``encoding``.
     """
     pa = optional_import("pyarrow")
     optional_import("pandas")
+    sep = None if sep is None else parse_sep(sep)
+    decimal = None if decimal is None else check_decimal(decimal)
+    encoding = None if encoding is None else check_encoding(encoding)
     name = os.fspath(path)
     fmt = fmt or data_format(name)
     _check_file(name)
-    table = _read_arrow(name, fmt)
+    table = _read_arrow(name, fmt, sep, decimal, encoding)
     _check_columns(name, table)
     try:
         return table.to_pandas()
@@ -128,32 +170,44 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
             from None
 
 
-def _read_arrow(name: str, fmt: str) -> Any:
+def _read_arrow(name: str, fmt: str, sep: str | None, decimal: str | None,
+                encoding: str | None) -> Any:
     """The file as a pyarrow Table; unreadable content and ragged rows raise DataError."""
     pa = optional_import("pyarrow")
     bad_rows: list[Any] = []
+    dialect = None
+    default_sep = "\t" if fmt == "tsv" else ","
     try:
         if fmt == "parquet":
-            table = optional_import("pyarrow.parquet").read_table(name)
-        else:
-            table = _read_csv(name, fmt, bad_rows)
+            return optional_import("pyarrow.parquet").read_table(name)
+        dialect = sniff(name, default_sep, sep, decimal, encoding)
+        table = _read_csv(name, dialect, bad_rows)
+    except TextProblem as exc:
+        raise DataError(f"{name}: {exc}") from None
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         if "Empty CSV file" in msg:
             raise DataError(f"{name}: empty file (no header row)") from None
-        raise DataError(f"{name}: cannot read as {fmt.upper()} ({msg})") from None
+        why = _undecodable(name, dialect.encoding) if dialect is not None else None
+        raise DataError(f"{name}: {why or f'cannot read as {fmt.upper()} ({msg})'}") from None
+    _check_text(name, table, dialect)
+    if dialect.decimal == ",":
+        table = read_grouped_numbers(table)
     if bad_rows:
         r = bad_rows[0]
         more = f" (and {len(bad_rows) - 1} more ragged rows)" if len(bad_rows) > 1 else ""
         where = f"line {r.number}" if r.number is not None else f"row {clip_repr(r.text)}"
         raise DataError(
             f"{name}: ragged rows: {where} has {r.actual_columns} fields but the header has "
-            f"{r.expected_columns}{more}"
+            f"{r.expected_columns}{more}{_sep_hint(dialect, default_sep)}"
         )
+    if table.num_columns == 1 and dialect.looks_like is not None:
+        raise DataError(f"{name}: with {sep_flag(dialect.sep)} each line is a single field"
+                        f"{_sep_hint(dialect, default_sep)}")
     return table
 
 
-def _read_csv(name: str, fmt: str, bad_rows: list[Any]) -> Any:
+def _read_csv(name: str, dialect: Dialect, bad_rows: list[Any]) -> Any:
     """pyarrow's CSV reader, with rows of the wrong width skipped and collected in
     ``bad_rows`` (so that the error can name them all)."""
     csv = optional_import("pyarrow.csv")
@@ -169,13 +223,53 @@ def _read_csv(name: str, fmt: str, bad_rows: list[Any]) -> Any:
     try:
         return csv.read_csv(
             name,
-            read_options=csv.ReadOptions(use_threads=False),
-            parse_options=csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
+            # a UTF-8 file is read as is (pyarrow skips its byte-order mark); others are
+            # transcoded to UTF-8 by pyarrow through the Python codec
+            read_options=csv.ReadOptions(use_threads=False, encoding=dialect.encoding),
+            parse_options=csv.ParseOptions(delimiter=dialect.sep,
                                            invalid_row_handler=on_invalid),
-            convert_options=csv.ConvertOptions(strings_can_be_null=True),
+            convert_options=csv.ConvertOptions(strings_can_be_null=True,
+                                               decimal_point=dialect.decimal),
         )
     finally:
         sys.unraisablehook = hook
+
+
+def _check_text(name: str, table: Any, dialect: Dialect) -> None:
+    """Text pyarrow kept as bytes (a header or cells that are not UTF-8) is an encoding error
+    naming the first bad byte."""
+    pa = optional_import("pyarrow")
+    try:
+        table.column_names  # noqa: B018  (decodes the header)
+        as_bytes = any(pa.types.is_binary(t) or pa.types.is_large_binary(t)
+                       for t in table.schema.types)
+    except UnicodeDecodeError:
+        as_bytes = True
+    if as_bytes:
+        why = _undecodable(name, dialect.encoding)
+        if why is not None:
+            raise DataError(f"{name}: {why}")
+
+
+def _undecodable(name: str, encoding: str) -> str | None:
+    """:func:`~backprop.data.csv_dialect.undecodable`, or None when the file cannot even be
+    read through (a damaged compressed file: the reader's own message says so)."""
+    pa = optional_import("pyarrow")
+    try:
+        return undecodable(name, encoding)
+    except (pa.ArrowException, OSError, LookupError):
+        return None
+
+
+def _sep_hint(dialect: Dialect, default_sep: str) -> str:
+    """What a reading error owes to the delimiter: the one the file looks written with, when
+    a given ``sep`` disagrees, or the sniffed one, when it is not ``default_sep``."""
+    if dialect.looks_like is not None:
+        return (f"; the file looks {sep_word(dialect.looks_like)}-delimited: pass "
+                f"{sep_flag(dialect.looks_like)}")
+    if not dialect.sep_given and dialect.sep != default_sep:
+        return f" (sniffed as {sep_word(dialect.sep)}-delimited; pass --sep if it is not)"
+    return ""
 
 
 def _check_columns(name: str, table: Any) -> None:

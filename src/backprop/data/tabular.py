@@ -51,6 +51,7 @@ DATE_PARTS = ("year", "month", "day", "dayofweek")
 
 _DATE_TEXT = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
                         r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+_DECIMAL_COMMA = re.compile(r"[-+]?\d{1,3}(\.\d{3})*,\d+|[-+]?\d+,\d+")
 _ID_NAME = re.compile(r"(^|[_\s.-])id$|^id([_\s.-]|$)|[a-z]Id$|ID$")
 #: A text column whose junk cells take at most this many distinct values is read as numbers
 #: with missing-value markers ("?", "-", "n/a"), not as text.
@@ -363,6 +364,12 @@ class TablePreprocessor:
             values[np.flatnonzero(s.notna().to_numpy())] = numbers.to_numpy(dtype=np.float64)
             return self._numeric_plan(name, values, missing, problems)
         junk_values = sorted(set(text[junk]))
+        if all(_DECIMAL_COMMA.fullmatch(v.strip()) for v in junk_values):
+            i = int(np.flatnonzero(s.index.isin(present.index[junk]))[0])
+            problems.append(f"{name!r} holds numbers written with a decimal comma (row {i + 1}: "
+                            f"{clip_repr(s.iloc[i], 20)}); read the file with --decimal ',' "
+                            f"(decimal=',' in Python)")
+            return None
         if forced_numeric or (junk.sum() * 2 < len(present) and len(junk_values) <= _JUNK_VALUES):
             rows = np.flatnonzero(s.index.isin(present.index[junk]))
             shown = ", ".join(f"row {i + 1}: {clip_repr(s.iloc[i], 20)}" for i in rows[:3])
