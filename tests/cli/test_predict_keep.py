@@ -61,6 +61,17 @@ def test_keep_copies_text_columns_as_written(model, rows, tmp_path, cli, fmt):
     assert out.splitlines()[1] == f"000123,x,{got['prediction'][0]}"
 
 
+def test_keep_reads_the_file_as_its_features_are_read(model, rows, tmp_path, cli):
+    X, df = rows
+    path = tmp_path / "excel.csv"  # semicolons, decimal commas, UTF-16: sniffed for both
+    df.to_csv(path, index=False, sep=";", decimal=",", encoding="utf-16")
+    code, out, err = cli("predict", model, "--data", path, "--keep", "id,name")
+    assert code == 0, err
+    got = read_text(out)
+    assert got["id"].tolist() == IDS and got["name"][3] == "\u00e9t\u00e9"
+    assert got["prediction"].tolist() == expected_predictions(model, X)
+
+
 def test_keep_goes_into_the_output_file_with_probabilities(model, rows, tmp_path, cli):
     X, df = rows
     df.to_csv(tmp_path / "new.csv", index=False)

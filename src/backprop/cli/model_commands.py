@@ -131,7 +131,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     data, rows = _model_data(args, net, need_target=False)
     kept = None
     if args.keep:  # before the forward pass: a missing column is found without waiting
-        kept = read_kept_columns(args.data, args.keep, data.X.shape[0])
+        kept = read_kept_columns(args.data, args.keep, data.X.shape[0], sep=args.sep,
+                                 decimal=args.decimal, encoding=args.encoding)
     out = net.predict(data.X)
     labels = net.labels_from_output(out)  # from the same forward pass
     table: dict[str, Any] = {}

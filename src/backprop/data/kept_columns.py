@@ -18,6 +18,7 @@ import numpy as np
 
 from backprop._utils import optional_import
 from backprop.data.columns import names_list
+from backprop.data.csv_dialect import TextProblem, sniff
 from backprop.data.readers import DataError, data_format, npz_members
 
 __all__ = ["KEEP_FORMATS", "read_kept_columns"]
@@ -27,7 +28,7 @@ KEEP_FORMATS = ("csv", "tsv", "parquet", "npz")
 
 
 def read_kept_columns(path: str | os.PathLike[str], columns: Sequence[str], m: int,
-                      fmt: str | None = None) -> Any:
+                      fmt: str | None = None, **csv_options: str | None) -> Any:
     """The ``columns`` of a data file as a pandas DataFrame of ``m`` rows, values as written.
 
     Parameters
@@ -36,6 +37,8 @@ def read_kept_columns(path: str | os.PathLike[str], columns: Sequence[str], m: i
     columns : names of columns (CSV/TSV, Parquet) or arrays (NPZ), distinct
     m : the number of rows the file's features have; every kept column must have as many
     fmt : the file's format (default: from its name, :func:`~backprop.data.data_format`)
+    csv_options : ``sep``, ``decimal``, ``encoding`` of a CSV/TSV file, as for
+        :func:`~backprop.data.readers.read_table` (sniffed when not given)
 
     Raises
     ------
@@ -57,7 +60,8 @@ def read_kept_columns(path: str | os.PathLike[str], columns: Sequence[str], m: i
     if fmt == "npz":
         frame = pd.DataFrame(_npz_columns(name, columns, m))
     else:
-        frame = _table_columns(name, fmt, columns).to_pandas(types_mapper=pd.ArrowDtype)
+        frame = _table_columns(name, fmt, columns, csv_options).to_pandas(
+            types_mapper=pd.ArrowDtype)
         if len(frame) != m:
             raise DataError(f"{name}: {len(frame)} rows in the kept columns, but {m} rows of "
                             f"features")
@@ -72,7 +76,8 @@ def _missing(name: str, columns: list[str], available: list[str], what: str) -> 
                         f"{names_list(available)}")
 
 
-def _table_columns(name: str, fmt: str, columns: list[str]) -> Any:
+def _table_columns(name: str, fmt: str, columns: list[str],
+                   csv_options: dict[str, str | None]) -> Any:
     """The columns of a CSV/TSV file as text (empty cells as ``""``), or of a Parquet file
     with their own types, as a pyarrow Table."""
     pa = optional_import("pyarrow")
@@ -82,8 +87,12 @@ def _table_columns(name: str, fmt: str, columns: list[str]) -> Any:
             _missing(name, columns, pq.read_schema(name).names, "column")
             return pq.read_table(name, columns=columns)
         csv = optional_import("pyarrow.csv")
-        read = csv.ReadOptions(use_threads=False)
-        parse = csv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+        try:
+            dialect = sniff(name, "\t" if fmt == "tsv" else ",", **csv_options)
+        except TextProblem as exc:
+            raise DataError(f"{name}: {exc}") from None
+        read = csv.ReadOptions(use_threads=False, encoding=dialect.encoding)
+        parse = csv.ParseOptions(delimiter=dialect.sep)
         with csv.open_csv(name, read_options=read, parse_options=parse,
                           convert_options=csv.ConvertOptions(
                               column_types={c: pa.string() for c in columns})) as reader:
