@@ -17,6 +17,7 @@ import numpy as np
 
 from backprop._utils import as_rng, check_int, check_non_negative
 from backprop.nn import inference, propagation, regularization, state
+from backprop.nn import trace as trace_module
 from backprop.nn.checks import (
     check_classes,
     check_feature_names,
@@ -243,6 +244,14 @@ class Sequential:
         """Forward propagation: ``(a[L], [cache[1], ..., cache[L]])`` for ``X`` of shape
         ``(m, *input_shape)``."""
         return propagation.forward_pass(self.layers, self.check_inputs(X), training)
+
+    def trace(self, X: Array, y: Array) -> trace_module.Trace:
+        """One forward and backward pass on ``X``, ``y`` with every array kept, layer by layer
+        (dropout off): what :func:`backprop.plot_backprop` draws and ``backprop explain``
+        prints; see :mod:`backprop.nn.trace`."""
+        X = self.check_inputs(X)
+        return trace_module.trace_pass(self.layers, self.loss, self.fused, X,
+                                       self.check_targets(y, X.shape[0]))
 
     def check_targets(self, y: object, m: int, name: str = "y", x_name: str = "X") -> Array:
         """Validate ``y`` against the loss and output width; ``m`` rows (of ``x_name``)
