@@ -212,9 +212,26 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
                     raise ValueError(f"{attr}[{i}] must be a numeric array of shape "
                                      f"{own.shape}, got {arr.dtype} {arr.shape}")
                 copies.append((own, arr))
+        if not copies:
+            return  # every array is the network's own
         for own, arr in copies:
             own[...] = arr
         self._bind_weights()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles and deep copies store the weights once, in the network: ``coefs_`` and
+        ``intercepts_`` are bound to its arrays again when read back."""
+        if "network_" in vars(self):
+            self._sync_weights()
+        state = super().__getstate__()
+        if "network_" in state:
+            state = {k: v for k, v in state.items() if k not in ("coefs_", "intercepts_")}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "network_" in vars(self):
+            self._bind_weights()
 
     # ------------------------------------------------------------------ fitting
     def _prepare(self, X: Any, y: Any, sample_weight: Any, partial: bool, classes: Any):
