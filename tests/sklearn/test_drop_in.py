@@ -128,6 +128,18 @@ def test_fitted_attributes_are_scikit_learns(solver, early_stopping):
             assert (getattr(ours, name) is None) == (getattr(theirs, name) is None), name
 
 
+@no_convergence_warning
+def test_lbfgs_ignores_early_stopping_as_scikit_learn_does():
+    kw = dict(hidden_layer_sizes=(8,), activation="tanh", solver="lbfgs", max_iter=20,
+              random_state=0)
+    plain = BackpropClassifier(**kw).fit(X_IRIS, Y_IRIS)
+    es = BackpropClassifier(early_stopping=True, **kw).fit(X_IRIS, Y_IRIS)
+    theirs = MLPClassifier(early_stopping=True, **kw).fit(X_IRIS, Y_IRIS)
+    assert _max_diff(es, plain) == 0 and _max_diff(es, theirs) < 1e-10  # every row trained
+    assert es.validation_scores_ is None and es.best_validation_score_ is None
+    assert es.best_loss_ == min(es.loss_curve_) and len(es.loss_curve_) == es.n_iter_
+
+
 # --------------------------------------------------------------------------- coefs_, intercepts_
 @no_convergence_warning
 def test_coefs_are_the_networks_arrays_and_replacements_are_used():

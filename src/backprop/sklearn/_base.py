@@ -273,14 +273,14 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
             if arch["init"] == SKLEARN_INIT:
                 init_like_sklearn(network, arch["activation"], self._init_state())
             self._start(network, arch, keep=adopt)
-        self._sync_weights()
         validation = None
-        if self.early_stopping:
+        if self.early_stopping and params["solver"] != "lbfgs":  # (lbfgs ignores it)
             X, targets, w, validation = self._split_validation(X, y, targets, w)
             if self.validation_scores_ is None:
                 self.validation_scores_ = []
-        elif params["solver"] != "lbfgs":
+        else:
             self.validation_scores_ = None
+        self._sync_weights()  # last: a check that fails leaves the network's weights alone
         return params, X, targets, w, validation
 
     def _start(self, network: Network, arch: dict[str, Any], keep: bool) -> None:
