@@ -37,8 +37,9 @@ epochs; ``"lbfgs"`` runs SciPy's L-BFGS-B on the network's cost and gradient.
 Modules: :mod:`~backprop.sklearn.classifier` and :mod:`~backprop.sklearn.regressor` (the
 estimators), on :mod:`~backprop.sklearn._base` (the shared ``fit``), with the hyperparameter
 table (``_params``), scikit-learn's initialisation (``_init``), the stochastic solvers and
-their learning-rate schedules (``_solvers``), L-BFGS (``_lbfgs``), the epoch monitor
-(``_monitor``), model files (``_files``) and the shared docstring sections (``_docs``).
+their learning-rate schedules (``_solvers``), L-BFGS (``_lbfgs``), ``coefs_`` and
+``intercepts_`` (``_weights``), the epoch monitor (``_monitor``), model files (``_files``) and
+the shared docstring sections (``_docs``).
 """
 
 from backprop.sklearn.classifier import BackpropClassifier

@@ -6,9 +6,8 @@ only then trains: a fit that fails its checks leaves the estimator as it was.  T
 solvers train by :meth:`backprop.Network.fit` with one callback, the epoch monitor of
 :mod:`._monitor`; ``"lbfgs"`` by SciPy (:mod:`._lbfgs`).
 
-The network's Dense layers are the estimator's ``coefs_`` and ``intercepts_``: the lists hold
-the layers' own weight arrays, so they follow training, and an array put in their place (before
-``fit``, ``partial_fit`` or ``predict``) is copied into the network first.
+The network's Dense layers are the estimator's ``coefs_`` and ``intercepts_``
+(:mod:`._weights`).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from backprop.model import Network, mlp
-from backprop.nn.layers import Layer
 from backprop.nn.losses import check_sample_weight
 from backprop.optim import Optimizer
 from backprop.sklearn._files import ModelFileMixin
@@ -34,6 +32,7 @@ from backprop.sklearn._lbfgs import minimize_lbfgs
 from backprop.sklearn._monitor import _EpochMonitor
 from backprop.sklearn._params import ARCHITECTURE, PARAM_RULES, check_params, make_rng
 from backprop.sklearn._solvers import StochasticSolver, make_optimizer
+from backprop.sklearn._weights import NetworkWeightsMixin
 from backprop.train import TrainingDiverged
 
 __all__ = ["_BackpropEstimator", "NON_FINITE_WEIGHTS"]
@@ -69,12 +68,7 @@ def sample_weights(sample_weight: Any, n: int) -> Array | None:
     return None if np.all(w == 1.0) else w
 
 
-def dense_layers(network: Network) -> list[Layer]:
-    """The layers with weights (the Dense ones; Dropout layers have none), in order."""
-    return [layer for layer in network.layers if "W" in layer.params]
-
-
-class _BackpropEstimator(ModelFileMixin, BaseEstimator):
+class _BackpropEstimator(NetworkWeightsMixin, ModelFileMixin, BaseEstimator):
     """Shared fitting logic; subclasses encode the targets and choose the output layer.
 
     Subclass hooks: ``_prepare_targets`` (checked, encoded targets; sets the target
@@ -184,54 +178,6 @@ class _BackpropEstimator(ModelFileMixin, BaseEstimator):
             raise AttributeError("partial_fit is only available for stochastic optimizers. "
                                  f"{self.solver} is not stochastic.")
         return True
-
-    # ------------------------------------------------------------------ coefs_, intercepts_
-    def _bind_weights(self) -> None:
-        """``coefs_`` / ``intercepts_``: the Dense layers' own ``W`` / ``b`` arrays."""
-        layers = dense_layers(self.network_)
-        self.coefs_ = [layer.params["W"] for layer in layers]
-        self.intercepts_ = [layer.params["b"] for layer in layers]
-        self.n_layers_ = len(layers) + 1
-
-    def _sync_weights(self) -> None:
-        """Copy into the network the arrays that were put in ``coefs_`` / ``intercepts_`` in
-        place of its own (everything is checked first: a bad one changes nothing)."""
-        layers = dense_layers(self.network_)
-        copies = []
-        for attr, name in (("coefs_", "W"), ("intercepts_", "b")):
-            given = getattr(self, attr)
-            if len(given) != len(layers):
-                raise ValueError(f"{attr} holds {len(given)} arrays, but the network has "
-                                 f"{len(layers)} layers with weights")
-            for i, (arr, layer) in enumerate(zip(given, layers)):
-                own = layer.params[name]
-                if arr is own:
-                    continue
-                arr = np.asarray(arr)
-                if arr.shape != own.shape or arr.dtype.kind not in "biuf":
-                    raise ValueError(f"{attr}[{i}] must be a numeric array of shape "
-                                     f"{own.shape}, got {arr.dtype} {arr.shape}")
-                copies.append((own, arr))
-        if not copies:
-            return  # every array is the network's own
-        for own, arr in copies:
-            own[...] = arr
-        self._bind_weights()
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickles and deep copies store the weights once, in the network: ``coefs_`` and
-        ``intercepts_`` are bound to its arrays again when read back."""
-        if "network_" in vars(self):
-            self._sync_weights()
-        state = super().__getstate__()
-        if "network_" in state:
-            state = {k: v for k, v in state.items() if k not in ("coefs_", "intercepts_")}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        if "network_" in vars(self):
-            self._bind_weights()
 
     # ------------------------------------------------------------------ fitting
     def _prepare(self, X: Any, y: Any, sample_weight: Any, partial: bool, classes: Any):
