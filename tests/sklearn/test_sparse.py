@@ -94,3 +94,4 @@ def test_a_matrix_too_large_to_densify_trains_in_batches():
     # the sparse matrix was ever allocated, never the dense matrix (or a dense chunk of it)
     assert peak < 3 * sparse_bytes < dense_bytes / 200, (peak, sparse_bytes)
     assert accuracy > 0.75, accuracy  # it learned from the entries it saw
+
