@@ -2,15 +2,15 @@
 in front of the estimators."""
 
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")def test_a_raw_table_goes_through_a_pipeline_with_the_table_preprocessor():
-    from helpers import titanic_like
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_raw_table_goes_through_a_pipeline_with_the_table_preprocessor():
     from sklearn.pipeline import make_pipeline
 
     from backprop import TablePreprocessor
     from backprop.sklearn import BackpropClassifier
+    from helpers import titanic_like
 
     df = titanic_like(400, seed=2)
     y = df.pop("Survived").to_numpy()
