@@ -9,7 +9,7 @@ from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, TablePreprocessor, load_dataset
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
-from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
+from backprop.nn.activations import ACTIVATIONS, ActivationFunction, get_activation
 from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
 from backprop.nn.losses import (
     LOSSES,
@@ -49,7 +49,7 @@ from backprop.train import (
 
 __all__ = [
     "ACTIVATIONS",
-    "Activation",
+    "ActivationFunction",
     "get_activation",
     "GradientCheckReport",
     "ParamCheck",

@@ -45,7 +45,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from backprop._utils import check_int
-from backprop.nn.activations import Activation
+from backprop.nn.activations import ActivationFunction
 
 __all__ = ["Layer", "LAYERS", "register", "check_dtype", "check_width"]
 
@@ -96,7 +96,7 @@ class Layer:
     #: the generator of a layer that draws random numbers, else None
     rng: np.random.Generator | None = None
     #: the output activation f of a layer that returns f(z), else None
-    activation: Activation | None = None
+    activation: ActivationFunction | None = None
     #: parameters the network's L2 penalty applies to
     decayed: tuple[str, ...] = ()
     #: the class has a workspace path that its public methods agree with (see the class doc)
