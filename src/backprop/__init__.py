@@ -10,7 +10,16 @@ from backprop.data import DataError, Dataset, Standardizer, TablePreprocessor, l
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
 from backprop.nn.activations import ACTIVATIONS, ActivationFunction, get_activation
-from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
+from backprop.nn.layers import (
+    INITIALIZERS,
+    LAYERS,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Layer,
+    Standardize,
+)
 from backprop.nn.losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -57,6 +66,8 @@ __all__ = [
     "relative_error",
     "INITIALIZERS",
     "LAYERS",
+    "Activation",
+    "BatchNorm",
     "Dense",
     "Dropout",
     "Layer",

@@ -17,9 +17,10 @@ switch on a layer class:
 ``rng``
     The layer's random generator when it draws (Dropout's masks), else None; its state is part
     of the network's state too.
-``input_shape`` / ``output_shape(input_shape)``
+``input_shape`` / ``output_shape(input_shape)`` / ``check_input_shape(input_shape)``
     The trailing shape (without the batch dimension) the layer accepts (None: any) and the one
-    it returns.  The network chains layers with these.
+    it returns; a layer that accepts several shapes, but not any (BatchNorm: ``(C,)`` or
+    ``(C, H, W)``), says what is wrong with one.  The network chains layers with these.
 ``param_shapes(config, dtype)``
     The shapes and dtypes of ``params`` and ``buffers`` from a config alone, so that a model
     file is checked before any array is allocated.
@@ -161,6 +162,12 @@ class Layer:
     def output_shape(self, input_shape: Shape) -> Shape:
         """The trailing output shape for a trailing ``input_shape`` (the identity here)."""
         return tuple(input_shape)
+
+    def check_input_shape(self, input_shape: Shape) -> str | None:
+        """What is wrong with a trailing ``input_shape`` (``"expects (8,) or (8, H, W)"``), or
+        None when the layer takes it.  For a layer with :attr:`input_shape` None that accepts
+        some shapes only; the network checks each layer's input with it."""
+        return None
 
     @classmethod
     def param_shapes(cls, config: dict[str, Any], dtype: Any) -> dict[str, tuple[Shape, np.dtype]]:
