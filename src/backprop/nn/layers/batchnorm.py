@@ -284,8 +284,9 @@ class BatchNorm(Layer):
         return cls(**spec, dtype=dtype)
 
     def describe(self) -> str:
-        """The momentum and eps."""
-        return f"batch norm, momentum {self.momentum:g}, eps {self.eps:g}"
+        """``"batch norm, momentum 0.1"`` (and eps, when it is not the default)."""
+        text = f"batch norm, momentum {self.momentum:g}"
+        return text if self.eps == 1e-5 else f"{text}, eps {self.eps:g}"
 
 
 def _axes(x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
