@@ -11,6 +11,7 @@ import pytest
 
 import backprop as bp
 from backprop import _kernels
+from backprop.data.split import minibatches
 from backprop.nn.workspace import Workspace
 from helpers import assert_close, assert_state_equal
 
@@ -316,6 +317,25 @@ def test_a_network_with_batchnorm_trains_and_predicts_with_the_running_statistic
                                False)
     np.testing.assert_allclose(net.layers[2].forward(bn.forward(h)[0])[0],
                                np.maximum(ref, 0), rtol=1e-4, atol=1e-5)
+
+
+@needs_kernels
+def test_fit_with_the_kernels_equals_the_plain_training_loop():
+    """fit (workspace, kernels) against the loop written with the public API, kernels off:
+    the same parameters and running statistics to float64 rounding."""
+    X, y = classification_data()
+    fast, plain = bn_net(np.float64), bn_net(np.float64)
+    fast.fit(X, y, epochs=3, batch_size=32, optimizer=bp.SGD(lr=0.05, momentum=0.9), seed=4,
+             verbose=0)
+    rng, optimizer = np.random.default_rng(4), bp.SGD(lr=0.05, momentum=0.9)
+    with _kernels.disabled():
+        for _ in range(3):
+            for idx in minibatches(X.shape[0], 32, rng):
+                _, grads = plain.loss_and_grads(X[idx], y[idx])
+                optimizer.step(plain.parameters(), [g for d in grads for g in d.values()])
+    for key, value in plain.state_dict().items():
+        np.testing.assert_allclose(fast.state_dict()[key], value, rtol=1e-9, atol=1e-12,
+                                   err_msg=key)
 
 
 def test_l2_leaves_gamma_and_beta_alone(rng):
