@@ -164,9 +164,10 @@ class Layer:
         return tuple(input_shape)
 
     def check_input_shape(self, input_shape: Shape) -> str | None:
-        """What is wrong with a trailing ``input_shape`` (``"expects (8,) or (8, H, W)"``), or
-        None when the layer takes it.  For a layer with :attr:`input_shape` None that accepts
-        some shapes only; the network checks each layer's input with it."""
+        """What is wrong with a trailing ``input_shape`` (BatchNorm(8) on ``(5,)``: ``"expects
+        inputs of shape (m, 8) or (m, 8, H, W)"``), or None when the layer takes it.  For a
+        layer with :attr:`input_shape` None that accepts some shapes only; the network checks
+        each layer's input with it."""
         return None
 
     @classmethod

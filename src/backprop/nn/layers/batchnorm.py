@@ -128,7 +128,8 @@ class BatchNorm(Layer):
 
     # The plain NumPy passes (the reference) and, with a workspace ``ws`` (fit, predict), the
     # kernels of backprop._kernels.batchnorm writing into its arrays.  Both share the (C,)
-    # arithmetic below (_normalisers, _coef), so that they differ only in the order of the sums.
+    # arithmetic below (_batch_normalisers, _running_normalisers, _coef), so that they differ
+    # only in the order of the sums.
 
     def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
                  ) -> tuple[Array, BatchNormCache]:
