@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import optional_import
-from backprop.cli.args import NAMED_DATASETS, check_outputs_apart
+from backprop.cli.args import NAMED_DATASETS, check_outputs_apart, shows_progress
 from backprop.cli.describe import layer_table
 from backprop.data import DataError, Dataset, data_format, load_dataset, npz_members
 from backprop.gradcheck import gradient_check
@@ -54,7 +54,8 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
                                                                                     str]:
     """Load ``--data`` for a model: its feature columns by name for CSV/Parquet, built-in
     sets and NPZ files with ``feature_names`` (by width for other NPZ and IDX); the test part
-    of a set with an official split.  Returns the rows to use and a description of them."""
+    of a set with an official split; the features in the model's dtype.  Returns the rows to
+    use and a description of them."""
     source = args.data
     named = source in NAMED_DATASETS
     fmt = "named" if named and not os.path.exists(source) else data_format(source)
@@ -75,10 +76,12 @@ def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tu
                                 f"name it with --target COLUMN")
         data = load_dataset(source, target=target, features=features, task=task,
                             data_dir=args.data_dir,
-                            classes=_class_labels(net) if task != "regression" else None)
+                            classes=_class_labels(net) if task != "regression" else None,
+                            dtype=net.dtype, progress=shows_progress(args))
     else:
         data = load_dataset(source, features=features, data_dir=args.data_dir,
-                            require_target=False)
+                            require_target=False, dtype=net.dtype,
+                            progress=shows_progress(args))
     if data.X.shape[1] != net.n_in:
         raise DataError(f"{source}: {data.X.shape[1]} feature columns, but the model "
                         f"{args.model} takes {net.n_in}")

@@ -17,6 +17,7 @@ import re
 import sys
 import zipfile
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -196,8 +197,10 @@ def _check_columns(name: str, table: Any) -> None:
         raise DataError(f"{name}: header only, no data rows (columns: {shown})")
 
 
-def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
-    """Read every array of an ``.npz`` file, without unpickling (object arrays are refused)."""
+def read_npz(path: str | os.PathLike[str], keys: Sequence[str] | None = None
+             ) -> dict[str, Array]:
+    """Read the arrays ``keys`` (default: every array) of an ``.npz`` file, without unpickling
+    (object arrays are refused); a key the file lacks is left out of the result."""
     name = os.fspath(path)
     _check_file(name)
     try:
@@ -206,7 +209,8 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
             raise DataError(f"{name}: cannot read as NPZ (it is a single .npy array, not an "
                             f"archive of named arrays; write it with np.savez(path, X=..., y=...))")
         with loaded as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            wanted = npz.files if keys is None else [k for k in keys if k in npz.files]
+            arrays = {k: npz[k] for k in wanted}
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         if isinstance(exc, DataError):
             raise
