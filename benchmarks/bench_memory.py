@@ -12,7 +12,9 @@ and pyarrow touched).  The same command on a 64-row file of the same format and 
     ratio = (peak - empty) / data  (goal <= 2x), time per epoch (train) or wall time
 
 With ``--compare REV`` the same runs are repeated with the package as it was at git revision
-REV (its ``src/`` exported with ``git archive``), and both tables are printed.
+REV (its ``src/`` exported with ``git archive``), the two trees taking turns, and both tables
+are printed; ``--repeat N`` runs each training N times per tree (the lowest time per epoch
+counts: timings on a shared machine are noisy).
 
     python benchmarks/bench_memory.py                       # 200,000 x 500 (400 MB), ~3 min
     python benchmarks/bench_memory.py --rows 200000 --cols 2000 --formats npz   # the 1.6 GB case
@@ -120,31 +122,48 @@ def command(name: str, data: str, model: str, folder: str, epochs: int) -> list[
     return ["predict", model, "--data", data, "--output", os.path.join(folder, "pred.csv")]
 
 
-def measure(src: str, paths: dict[str, str], empty: dict[str, str], folder: str,
-            formats: list[str], commands: list[str], epochs: int
-            ) -> dict[tuple[str, str], tuple[Result, Result]]:
-    """``{(format, command): (run on the data, empty run)}`` with the package in ``src``."""
-    results = {}
+def measure(trees: list[tuple[str, str]], paths: dict[str, str], empty: dict[str, str],
+            folder: str, formats: list[str], commands: list[str], epochs: int, repeat: int
+            ) -> dict[str, dict[tuple[str, str], tuple[Result, Result]]]:
+    """``{tree: {(format, command): (run on the data, empty run)}}`` for each ``(tree, src)``.
+
+    The trees take turns, ``repeat`` times, on each format and command, so that a machine
+    busy with something else slows them alike; a row keeps the highest peak and the lowest
+    time per epoch and wall time of its runs.
+    """
+    results: dict[str, dict[tuple[str, str], tuple[Result, Result]]] = {t: {} for t, _ in trees}
     for fmt in formats:
-        model = os.path.join(folder, f"model_{fmt}.safetensors")
         for name in ["train"] + [c for c in commands if c != "train"]:
-            pair = []
-            for data in (paths[fmt], empty[fmt]):
+            runs: dict[str, list[Result]] = {tree: [] for tree, _ in trees}
+            for _ in range(repeat if name == "train" else 1):
+                for tree, src in trees:
+                    model = os.path.join(folder, f"model_{tree}_{fmt}.safetensors")
+                    runs[tree].append(_one(name, paths[fmt], model, folder, epochs, src))
+            for tree, src in trees:
+                model = os.path.join(folder, f"model_{tree}_{fmt}.safetensors")
                 # the empty run of evaluate/predict uses the model trained on the full data
-                m = model if data == paths[fmt] or name != "train" else model + ".empty"
-                code, out, err, peak, wall = run(command(name, data, m, folder, epochs), src,
-                                                 folder)
-                if code != 0:
-                    raise SystemExit(f"backprop {name} on {data} failed ({code}):\n{err}")
-                epochs_s = [float(t) for t in _EPOCH.findall(out)]
-                acc = _ACCURACY.search(out)
-                pair.append(Result(peak, wall, float(np.mean(epochs_s)) if epochs_s else None,
-                                   float(acc.group(2)) if acc else None))
-            if name in commands:
-                results[(fmt, name)] = (pair[0], pair[1])
-            print(f"  {fmt:8s} {name:9s} peak {pair[0].peak_mib:7.0f} MiB (empty run "
-                  f"{pair[1].peak_mib:.0f} MiB), {pair[0].wall_s:.1f} s", flush=True)
+                small = model if name != "train" else model + ".empty"
+                empty_run = _one(name, empty[fmt], small, folder, epochs, src)
+                done = runs[tree]
+                best = Result(max(r.peak_mib for r in done), min(r.wall_s for r in done),
+                              min(r.epoch_s for r in done) if done[0].epoch_s else None,
+                              done[0].accuracy)
+                if name in commands:
+                    results[tree][(fmt, name)] = (best, empty_run)
+                print(f"  {tree:12s} {fmt:8s} {name:9s} peak {best.peak_mib:7.0f} MiB (empty "
+                      f"run {empty_run.peak_mib:.0f} MiB), {best.wall_s:.1f} s", flush=True)
     return results
+
+
+def _one(name: str, data: str, model: str, folder: str, epochs: int, src: str) -> Result:
+    """One run of command ``name`` on ``data``."""
+    code, out, err, peak, wall = run(command(name, data, model, folder, epochs), src, folder)
+    if code != 0:
+        raise SystemExit(f"backprop {name} on {data} failed ({code}):\n{err}")
+    epochs_s = [float(t) for t in _EPOCH.findall(out)]
+    acc = _ACCURACY.search(out)
+    return Result(peak, wall, float(np.mean(epochs_s)) if epochs_s else None,
+                  float(acc.group(2)) if acc else None)
 
 
 def print_table(title: str, results: dict[tuple[str, str], tuple[Result, Result]],
@@ -164,6 +183,7 @@ def print_table(title: str, results: dict[tuple[str, str], tuple[Result, Result]
 def export_revision(rev: str, folder: str) -> str:
     """The ``src/`` folder of git revision ``rev``, exported into ``folder``."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    os.makedirs(folder, exist_ok=True)
     archive = os.path.join(folder, "src.tar")
     subprocess.run(["git", "-C", repo, "archive", "--format=tar", "-o", archive, rev, "src"],
                    check=True)
@@ -183,6 +203,8 @@ def main() -> int:
                         help="comma-separated, of " + ", ".join(COMMANDS))
     parser.add_argument("--compare", metavar="REV",
                         help="also measure the package at this git revision")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each train command (the lowest time per epoch counts)")
     parser.add_argument("--dir", help="keep the data files here (reused when present)")
     args = parser.parse_args()
     formats = args.formats.split(",")
@@ -200,16 +222,15 @@ def main() -> int:
                           for fmt in formats)
         print(f"data: {args.rows} x {args.cols} float32 = {data_mib:.0f} MiB ({sizes}; "
               f"written in {time.perf_counter() - start:.0f} s)")
-        print(f"\nthis tree ({here}):")
-        now = measure(here, paths, empty, folder, formats, commands, args.epochs)
-        before = None
+        trees = [("this tree", here)]
         if args.compare:
-            print(f"\nrevision {args.compare}:")
-            src = export_revision(args.compare, os.path.join(tmp, "rev"))
-            before = measure(src, paths, empty, folder, formats, commands, args.epochs)
-        if before is not None:
-            print_table(f"revision {args.compare}", before, data_mib)
-        print_table("this tree", now, data_mib)
+            trees.append((args.compare, export_revision(args.compare, os.path.join(tmp, "rev"))))
+        print(f"\nruns ({', '.join(f'{t}: {src}' for t, src in trees)}):")
+        results = measure(trees, paths, empty, folder, formats, commands, args.epochs,
+                          args.repeat)
+        for tree, _ in reversed(trees):
+            print_table(tree if tree == "this tree" else f"revision {tree}", results[tree],
+                        data_mib)
     print("\ngoal: ratio <= 2x in every row; s/epoch unchanged")
     return 0
 

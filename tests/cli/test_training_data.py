@@ -155,3 +155,19 @@ def test_running_out_of_memory_while_reading_names_the_data_file(tmp_path, numer
         assert err == (f"error: {numeric_csv}: not enough memory (Unable to allocate 1.49 GiB "
                        "for an array with shape (200000, 2000)); try a smaller file or a machine "
                        "with more memory\n")
+
+
+def test_pyarrow_running_out_of_memory_is_not_a_file_error(tmp_path, cli, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.csv
+
+    gaps = tmp_path / "gaps.csv"  # an empty cell: read the general way, whole
+    gaps.write_text("a,b,label\n1,2,0\n3,,1\n")
+
+    def no_memory(*args, **kwargs):
+        raise pa.ArrowMemoryError("malloc of size 1048576 failed")
+
+    monkeypatch.setattr(pyarrow.csv, "read_csv", no_memory)
+    code, _, err = cli("train", "--data", gaps, "--target", "label")
+    assert code == 1
+    assert err.startswith(f"error: {gaps}: not enough memory (malloc of size 1048576 failed)")

@@ -99,13 +99,14 @@ class RowChunks:
         if len(self.chunks) <= 1:
             return self.chunks[0][:self.m] if self.chunks else np.empty((0, self.n), self.dtype)
         out = np.empty((self.m, self.n), dtype=self.dtype)
+        chunks, self.chunks = self.chunks[::-1], []
         row = 0
-        for i in range(len(self.chunks)):
+        while chunks:
+            chunk = chunks.pop()
             k = min(self.capacity, self.m - row)
-            out[row:row + k] = self.chunks[i][:k]
-            self.chunks[i] = None  # type: ignore[call-overload]  # freed now, not at the end
+            out[row:row + k] = chunk[:k]
+            del chunk  # freed now, not at the end
             row += k
-        self.chunks = []
         return out
 
 

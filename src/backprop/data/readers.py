@@ -124,6 +124,8 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None) -> Any:
     _check_columns(name, table)
     try:
         return table.to_pandas()
+    except MemoryError:  # pyarrow's is also an ArrowException: the CLI names the file for it
+        raise
     except (pa.ArrowException, ValueError) as exc:
         raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
             from None
@@ -138,6 +140,8 @@ def _read_arrow(name: str, fmt: str) -> Any:
             table = optional_import("pyarrow.parquet").read_table(name)
         else:
             table = _read_csv(name, fmt, bad_rows)
+    except MemoryError:
+        raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         if "Empty CSV file" in msg:
