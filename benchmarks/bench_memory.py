@@ -14,7 +14,8 @@ and pyarrow touched).  The same command on a 64-row file of the same format and 
 With ``--compare REV`` the same runs are repeated with the package as it was at git revision
 REV (its ``src/`` exported with ``git archive``), the two trees taking turns, and both tables
 are printed; ``--repeat N`` runs each training N times per tree (the lowest time per epoch
-counts: timings on a shared machine are noisy).
+counts: timings on a shared machine are noisy; ``--cpu-time --threads 1`` counts CPU seconds
+instead, steadier still).
 
     python benchmarks/bench_memory.py                       # 200,000 x 500 (400 MB), ~3 min
     python benchmarks/bench_memory.py --rows 200000 --cols 2000 --formats npz   # the 1.6 GB case
@@ -93,15 +94,22 @@ def _peak():
     with open(os.environ['BENCH_PEAK_FILE'], 'w') as f:
         f.write(kb)
 atexit.register(_peak)
+if os.environ.get('BENCH_CPU_TIME'):  # the epoch lines' clock counts this process's CPU time
+    import time, types, backprop.cli.callbacks as callbacks
+    callbacks.time = types.SimpleNamespace(perf_counter=time.process_time)
 runpy.run_module('backprop', run_name='__main__', alter_sys=True)
 """
+
+
+#: Environment of the children (``--cpu-time`` and ``--threads`` add to it).
+CHILD_ENV: dict[str, str] = {}
 
 
 def run(cmd: list[str], src: str, folder: str) -> tuple[int, str, str, float, float]:
     """Run ``python -m backprop CMD`` with ``src`` first on the path; (exit code, stdout,
     stderr, peak RSS in MiB, wall seconds)."""
     peak_file = os.path.join(folder, "peak_kb")
-    env = dict(os.environ, BENCH_PEAK_FILE=peak_file,
+    env = dict(os.environ, **CHILD_ENV, BENCH_PEAK_FILE=peak_file,
                PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True,
@@ -112,11 +120,15 @@ def run(cmd: list[str], src: str, folder: str) -> tuple[int, str, str, float, fl
     return proc.returncode, proc.stdout, proc.stderr, peak, wall
 
 
+#: ``backprop train``'s network and batch size (``--hidden``, ``--batch-size``).
+TRAIN_OPTIONS = ["--hidden", "16", "--batch-size", "64"]
+
+
 def command(name: str, data: str, model: str, folder: str, epochs: int) -> list[str]:
     """The command line of ``name`` on ``data``."""
     if name == "train":
-        return ["train", "--data", data, "--target", "y", "--hidden", "16", "--epochs",
-                str(epochs), "--batch-size", "64", "--out", model]
+        return ["train", "--data", data, "--target", "y", *TRAIN_OPTIONS, "--epochs",
+                str(epochs), "--out", model]
     if name == "evaluate":
         return ["evaluate", model, "--data", data]
     return ["predict", model, "--data", data, "--output", os.path.join(folder, "pred.csv")]
@@ -174,7 +186,7 @@ def print_table(title: str, results: dict[tuple[str, str], tuple[Result, Result]
           f"{'above':>9s} {'ratio':>6s} {'s/epoch':>8s} {'wall s':>7s} {'accuracy':>8s}")
     for (fmt, name), (res, empty) in results.items():
         above = res.peak_mib - empty.peak_mib
-        epoch = f"{res.epoch_s:.2f}" if res.epoch_s is not None else "-"
+        epoch = f"{res.epoch_s:.3f}" if res.epoch_s is not None else "-"
         acc = f"{res.accuracy:.4f}" if res.accuracy is not None else "-"
         print(f"{fmt:8s} {name:9s} {data_mib:9.0f} {res.peak_mib:9.0f} {empty.peak_mib:9.0f} "
               f"{above:9.0f} {above / data_mib:5.2f}x {epoch:>8s} {res.wall_s:7.1f} {acc:>8s}")
@@ -197,6 +209,8 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--cols", type=int, default=500)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--hidden", default="16", help="train's --hidden (default 16)")
+    parser.add_argument("--batch-size", default="64", help="train's --batch-size (default 64)")
     parser.add_argument("--formats", default=",".join(FORMATS),
                         help="comma-separated, of " + ", ".join(FORMATS))
     parser.add_argument("--commands", default=",".join(COMMANDS),
@@ -205,8 +219,19 @@ def main() -> int:
                         help="also measure the package at this git revision")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs of each train command (the lowest time per epoch counts)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="s/epoch in CPU seconds of the process, not wall seconds (steadier "
+                             "on a machine that other work shares; use with --threads 1)")
+    parser.add_argument("--threads", type=int,
+                        help="OpenBLAS/OpenMP/numba threads of the children")
     parser.add_argument("--dir", help="keep the data files here (reused when present)")
     args = parser.parse_args()
+    TRAIN_OPTIONS[:] = ["--hidden", args.hidden, "--batch-size", args.batch_size]
+    if args.cpu_time:
+        CHILD_ENV["BENCH_CPU_TIME"] = "1"
+    if args.threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+            CHILD_ENV[name] = str(args.threads)
     formats = args.formats.split(",")
     commands = args.commands.split(",")
     here = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
@@ -231,7 +256,8 @@ def main() -> int:
         for tree, _ in reversed(trees):
             print_table(tree if tree == "this tree" else f"revision {tree}", results[tree],
                         data_mib)
-    print("\ngoal: ratio <= 2x in every row; s/epoch unchanged")
+    clock = "CPU seconds" if args.cpu_time else "wall seconds"
+    print(f"\ngoal: ratio <= 2x in every row; s/epoch ({clock}) unchanged")
     return 0
 
 
