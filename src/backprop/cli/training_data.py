@@ -27,6 +27,7 @@ from backprop.data import (
 
 __all__ = ["PARTS", "Prepared", "prepare"]
 
+#: The parts of a split, in the order their rows are held in the regrouped matrix.
 PARTS = ("train", "validation", "test")
 
 

@@ -103,7 +103,8 @@ def npz_contents(src: str, target: str | None, features: Sequence[str] | None,
     ``dtype``; the other arrays of the file are not read."""
     tkey = target if target is not None else "y"
     wants_target = target is not None or require_target
-    small = read_npz(src, ["feature_names"] + ([tkey] if wants_target else []))
+    reads_target = wants_target and tkey not in ("X", "feature_names")
+    small = read_npz(src, ["feature_names"] + ([tkey] if reads_target else []))
     members = npz_members(src)
     if "X" not in members:
         raise DataError(f"{src}: no array named 'X' (the file has {sorted(members)})")
@@ -112,7 +113,7 @@ def npz_contents(src: str, target: str | None, features: Sequence[str] | None,
     y_raw = None
     if not wants_target:
         pass  # features only (for prediction): an unused target array is not read
-    elif tkey in small and tkey not in ("X", "feature_names"):
+    elif reads_target and tkey in small:
         y_raw = labels_vector(small[tkey], X.shape[0], f"array {tkey!r}", src)
     else:
         raise DataError(f"{src}: no target array {tkey!r} (the file has {sorted(members)})")
