@@ -2,6 +2,8 @@
 way), the same numbers in every format and block size, the fast path taken for clean numbers
 and declined for the rest, values beyond float32's range named, and progress only when asked."""
 
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -119,19 +121,42 @@ def test_a_truncated_npz_member_is_refused(tmp_path):
         read_npz_matrix(str(tmp_path / "cut.npz"), "X")
 
 
-def test_row_chunks_put_rows_together_in_order(monkeypatch):
+@pytest.mark.parametrize("expected", [0, 3, 8, 100])
+def test_row_chunks_put_rows_together_in_order(monkeypatch, expected):
     monkeypatch.setattr(blocks, "CHUNK_BYTES", 3 * 4 * 2)  # two rows of 3 float32 per chunk
-    rows = RowChunks(3, np.float32)
+    rows = RowChunks(3, np.float32, expected_rows=expected)
     parts = [np.arange(k * 3, dtype=np.float64).reshape(k, 3) + 100 * k for k in (1, 4, 0, 3)]
     for part in parts:
         rows.append(part)
-    assert len(rows.chunks) == 4 and rows.m == 8
+    assert rows.m == 8
+    assert len(rows.chunks) == {0: 4, 3: 4, 8: 1, 100: 1}[expected]
+    single = len(rows.chunks) == 1 and rows.chunks[0]
     out = rows.matrix()
     np.testing.assert_array_equal(out, np.concatenate(parts).astype(np.float32))
-    assert rows.chunks == [] and out.dtype == np.float32
-    one = RowChunks(3, np.float32)
-    one.append(parts[1][:2])
-    assert one.matrix().shape == (2, 3)  # a single chunk is returned as it is, cut to size
+    assert out.dtype == np.float32 and out.shape == (8, 3)
+    if expected >= 8:  # the rows fitted the estimate: the chunk itself, cut to size
+        assert out.base is single
+    else:
+        assert rows.chunks == [] and out.base is None
+
+
+def test_a_csv_s_rows_are_estimated_from_its_first_block(tmp_path, monkeypatch):
+    monkeypatch.setattr(blocks, "CSV_BLOCK_BYTES", 1000)
+    monkeypatch.setattr(blocks, "CHUNK_BYTES", 2 * 4 * 100)  # 100 rows a chunk after the first
+    path = tmp_path / "long.csv"
+    path.write_text("a,b,y\n" + "".join(f"{i % 10}.5,{i % 7}.25,{i % 2}\n" for i in range(5000)))
+    raw, stream = blocks._open_stream(str(path))
+    with raw:
+        guess = blocks._csv_rows_estimate(str(path), raw, stream)
+    assert 5000 <= guess <= 1.2 * 5000 + 1024
+    ds = load_dataset(str(path), target="y")
+    assert ds.X.shape == (5000, 2) and ds.X.base is not None  # the first chunk: no copy
+    gz = tmp_path / "long.csv.gz"  # no estimate: chunks of 100 rows, copied together
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    packed = load_dataset(str(gz), target="y")
+    assert packed.X.base is None
+    np.testing.assert_array_equal(packed.X, ds.X)
+    np.testing.assert_array_equal(ds.X[:3], [[0.5, 0.25], [1.5, 1.25], [2.5, 2.25]])
 
 
 def test_progress_is_shown_only_when_asked(tmp_path, table, monkeypatch, capsys):

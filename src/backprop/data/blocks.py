@@ -69,28 +69,34 @@ def progress_bar(enabled: bool, total: int, desc: str, unit: str = "B") -> Any:
 class RowChunks:
     """Rows of unknown number gathered into one (m, n) matrix of ``dtype``.
 
-    Rows are written into chunks of :data:`CHUNK_BYTES`; :meth:`matrix` returns the single
-    chunk as it is, or copies the chunks into one matrix, freeing each as soon as it is copied,
-    so that the peak is the matrix plus one chunk (never two matrices).
+    Rows are written into chunks: the first holds ``expected_rows`` (an estimate; pages never
+    written cost no memory), the others :data:`CHUNK_BYTES` each.  :meth:`matrix` returns the
+    first chunk cut to size when every row fits in it (no copy), else copies the chunks into
+    one matrix, freeing each as soon as it is copied, so that the peak is the matrix plus one
+    chunk (never two matrices).
     """
 
-    def __init__(self, n: int, dtype: Any) -> None:
+    def __init__(self, n: int, dtype: Any, expected_rows: int = 0) -> None:
         self.n, self.dtype = n, np.dtype(dtype)
         self.capacity = max(1, CHUNK_BYTES // max(1, n * self.dtype.itemsize))
+        self.first = max(self.capacity, expected_rows)
         self.chunks: list[Array] = []
-        self.used = self.capacity  # rows used in the last chunk (none yet: a new one is due)
+        self.free = 0  # rows left in the last chunk
         self.m = 0
 
     def append(self, block: Array) -> None:
         """Add a (k, n) block of rows (converted to the chunks' dtype)."""
         start = 0
         while start < block.shape[0]:
-            if self.used == self.capacity:
-                self.chunks.append(np.empty((self.capacity, self.n), dtype=self.dtype))
-                self.used = 0
-            k = min(self.capacity - self.used, block.shape[0] - start)
-            self.chunks[-1][self.used:self.used + k] = block[start:start + k]
-            self.used += k
+            if not self.free:
+                rows = self.capacity if self.chunks else self.first
+                self.chunks.append(np.empty((rows, self.n), dtype=self.dtype))
+                self.free = rows
+            chunk = self.chunks[-1]
+            used = chunk.shape[0] - self.free
+            k = min(self.free, block.shape[0] - start)
+            chunk[used:used + k] = block[start:start + k]
+            self.free -= k
             start += k
         self.m += block.shape[0]
 
@@ -103,11 +109,24 @@ class RowChunks:
         row = 0
         while chunks:
             chunk = chunks.pop()
-            k = min(self.capacity, self.m - row)
+            k = min(chunk.shape[0], self.m - row)
             out[row:row + k] = chunk[:k]
             del chunk  # freed now, not at the end
             row += k
         return out
+
+
+def _csv_rows_estimate(path: str, raw: Any, stream: Any) -> int:
+    """About how many rows an uncompressed CSV holds, from the lines in its first MiB (0 for a
+    compressed file, whose size says little); a little over, so that they fit."""
+    if stream is not raw:
+        return 0
+    with open(path, "rb") as f:
+        sample = f.read(CSV_BLOCK_BYTES)
+    lines = sample.count(b"\n")
+    if not lines or len(sample) < CSV_BLOCK_BYTES:
+        return 0  # a small file: the chunks of CHUNK_BYTES do
+    return int(os.path.getsize(path) / (len(sample) / lines) * 1.05) + 1024
 
 
 # --------------------------------------------------------------------------- tables
@@ -234,9 +253,9 @@ def _csv(path: str, fmt: str, features: list[str], keep: list[str], dtype: np.dt
     convert = csv.ConvertOptions(column_types={name: ftype for name in features},
                                  include_columns=features + keep, strings_can_be_null=True)
     n = len(features)
-    rows = RowChunks(n, dtype)
     kept: dict[str, list[Any]] = {name: [] for name in keep}
     raw, stream = _open_stream(path)
+    rows = RowChunks(n, dtype, _csv_rows_estimate(path, raw, stream))
     bar = progress_bar(progress, os.path.getsize(path), f"reading {os.path.basename(path)}")
     with raw, stream, bar:
         reader = csv.open_csv(stream, read_options=read, parse_options=parse,
