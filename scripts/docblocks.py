@@ -11,8 +11,9 @@ The rules (docs/writing-docs.md says the same for writers):
   the same folder, ``backprop`` being ``sys.executable -m backprop`` and ``python``
   ``sys.executable``; the lines after it, up to the next ``$ ``, are what it prints (stdout and
   stderr together, as a terminal shows them).  ``$?`` is the previous command's exit status.
-* Wildcards, for timings, dates and paths only: a line that is just ``...`` matches any number
-  of lines (none included), and ``...`` inside a line matches any text within that line.
+* Wildcards, for timings, dates and paths only: a line that is just ``...`` (not indented)
+  matches any number of lines (none included), and ``...`` anywhere else matches any text
+  within one line (so ``  ...`` is one indented line).
   Trailing spaces and trailing empty lines are ignored.
 * Any other block cannot run in the tests (an install command, a benchmark's output on the full
   Fashion-MNIST, an interactive Ctrl-C) and must say so in its title:
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -186,7 +187,7 @@ def matches(expected: str, actual: str) -> bool:
     """Whether ``actual`` is what ``expected`` shows, with the wildcards of the module
     docstring: a line ``...`` matches any lines, ``...`` in a line any text in that line."""
     want, got = _normal(expected), _normal(actual)
-    pats = [None if w.strip() == ELLIPSIS else _line_regex(w) for w in want]
+    pats = [None if w == ELLIPSIS else _line_regex(w) for w in want]
     memo: dict[tuple[int, int], bool] = {}
 
     def ok(i: int, j: int) -> bool:
@@ -289,9 +290,12 @@ def _run_python(code: str, filename: str, namespace: dict) -> str:
     return buf.getvalue()
 
 
-def run_page(page: Path, folder: Path | None = None) -> PageRun:
+def run_page(page: Path, folder: Path | None = None,
+             until: Callable[[Path], bool] | None = None) -> PageRun:
     """Run every block of ``page`` in ``folder`` (a new temporary one if None) and collect
-    the mismatches; the folder keeps what the page made."""
+    the mismatches; the folder keeps what the page made.  With ``until``, stop as soon as
+    ``until(folder)`` is true after a block or command (the docs build stops once a page's
+    figures exist)."""
     page = Path(page)
     text = page.read_text(encoding="utf-8")
     if folder is None:
@@ -310,6 +314,8 @@ def run_page(page: Path, folder: Path | None = None) -> PageRun:
     status = 0
     with _inside(folder):
         for step in steps:
+            if until is not None and until(folder):
+                break
             b = step.block
             result.blocks_run += 1
             if b.lang == "python":
@@ -320,6 +326,8 @@ def run_page(page: Path, folder: Path | None = None) -> PageRun:
                         page, b.line, "the python block prints something else", want, got, b))
                 continue
             for n, cmd in enumerate(parse_console(b)):
+                if until is not None and until(folder):
+                    break
                 proc = subprocess.run(
                     ["bash", "-c", f"(exit {status}); {cmd.command}"], cwd=folder, env=env,
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

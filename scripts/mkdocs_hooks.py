@@ -2,7 +2,8 @@
 
 A page that shows an image the docs folder does not hold (``![...](note-figure.svg)``) makes
 it: its code blocks run (as the docs tests run them, ``scripts/docblocks.py``) in a temporary
-folder, and each image they wrote is added to the site beside the page.  A figure on the site is
+folder, up to the one that writes the last of its images, and each image is added to the site
+beside the page.  A figure on the site is
 therefore what the code shown above it draws today.  A page whose code fails, prints something
 other than the page shows, or does not write the image stops a strict build.
 
@@ -75,7 +76,9 @@ def on_files(files: Files, config: Any) -> Files:
             continue
         start = time.perf_counter()
         folder = Path(_tmp.name) / page.src_uri.replace("/", "_")
-        result = docblocks.run_page(Path(page.abs_src_path), folder)
+        result = docblocks.run_page(  # up to the block that writes the last image
+            Path(page.abs_src_path), folder,
+            until=lambda f, names=[i for i, _ in wanted]: all((f / n).is_file() for n in names))
         for m in result.mismatches:
             log.warning("%s", m)
         for img, uri in wanted:
