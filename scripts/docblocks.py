@@ -49,6 +49,8 @@ COMMAND_TIMEOUT_S = 300
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 _TITLE = re.compile(r'title="([^"]*)"')
+_CODE_SPAN = re.compile(r"(`+)(?:(?!\1).)+?\1", re.S)
+_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 _REPO_PATH = re.compile(r"\b((?:benchmarks|tests|examples|scripts|src)/[\w./-]+\.\w+)")
 
 
@@ -111,6 +113,9 @@ def parse_blocks(text: str) -> list[Block]:
             continue
         indent, fence = m.group("indent"), m.group("fence")
         info = m.group("info").strip()
+        if fence[0] == "`" and "`" in info:  # CommonMark: then it is inline code, not a fence
+            i += 1
+            continue
         j = i + 1
         close = re.compile(rf"^{re.escape(indent)}{re.escape(fence[0])}{{{len(fence)},}}\s*$")
         while j < len(lines) and not close.match(lines[j]):
@@ -125,6 +130,19 @@ def parse_blocks(text: str) -> list[Block]:
     return blocks
 
 
+def page_images(text: str) -> list[str]:
+    """The relative paths of the images a Markdown page shows (``![...](path)``, outside code
+    blocks and code spans)."""
+    lines = text.splitlines()
+    try:
+        for b in parse_blocks(text):
+            lines[b.line - 1:b.end + 1] = [""] * (b.end + 2 - b.line)
+    except ValueError:
+        pass  # an unclosed fence: run_page reports it
+    prose = _CODE_SPAN.sub("", "\n".join(lines))
+    return [t for t in _IMAGE.findall(prose) if "://" not in t and not t.startswith("/")]
+
+
 def _between_is_blank(lines: list[str], a: int, b: int) -> bool:
     return all(not ln.strip() for ln in lines[a:b])
 
@@ -137,13 +155,13 @@ class Step:
     output: Block | None = None
 
 
-def plan(text: str, page: Path) -> tuple[list[Step], list[str]]:
+def plan(text: str, page: Path) -> tuple[list[Step], list[tuple[int, str]]]:
     """The runnable steps of a page, and the problems with its blocks (a block that neither
     runs nor says why, a quoted file that does not exist)."""
     blocks = parse_blocks(text)
     lines = text.splitlines()
     steps: list[Step] = []
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     used: set[int] = set()
     for k, b in enumerate(blocks):
         if k in used:
@@ -161,14 +179,14 @@ def plan(text: str, page: Path) -> tuple[list[Step], list[str]]:
         elif k == 0 and page.name.upper().startswith("README"):
             continue
         elif b.title is None or NOT_RUN not in b.title:
-            problems.append(f"{page}:{b.line}: a {b.lang or 'plain'} block that is not run: "
-                            f"make it python or console, the text output right after a python "
-                            f"block, or say why in its title ('{NOT_RUN}')")
+            problems.append((b.line, f"a {b.lang or 'plain'} block that is not run: make it "
+                                     f"python or console, the text output right after a python "
+                                     f"block, or say why in its title ('{NOT_RUN}')"))
         else:
             for name in _REPO_PATH.findall(b.title + "\n" + b.code):
                 if not (REPO / name).exists():
-                    problems.append(f"{page}:{b.line}: the quoted block names {name}, which "
-                                    f"is not in the repository")
+                    problems.append((b.line, f"the quoted block names {name}, which is not "
+                                             f"in the repository"))
     return steps, problems
 
 
@@ -307,9 +325,12 @@ def run_page(page: Path, folder: Path | None = None,
         examples.symlink_to(REPO / "examples", target_is_directory=True)
     env = _environment(_shims(folder))
     result = PageRun(page, folder)
-    steps, problems = plan(text, page)
-    for p in problems:
-        result.mismatches.append(Mismatch(page, 0, p, "", ""))
+    try:
+        steps, problems = plan(text, page)
+    except ValueError as err:  # a fence never closed: nothing on the page can be trusted
+        steps, problems = [], [(0, str(err))]
+    for line, problem in problems:
+        result.mismatches.append(Mismatch(page, line, problem, "", ""))
     namespace: dict = {"__name__": "__main__"}
     status = 0
     with _inside(folder):

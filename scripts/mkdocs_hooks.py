@@ -28,7 +28,6 @@ import docblocks  # noqa: E402  (a sibling script, not a package)
 
 log = logging.getLogger("mkdocs.hooks.figures")
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)")
 _tmp: tempfile.TemporaryDirectory[str] | None = None
 
 
@@ -58,11 +57,6 @@ def _without(nav: list, missing: set[str]) -> list:
     return out
 
 
-def page_images(text: str) -> list[str]:
-    """The relative image paths a Markdown page shows."""
-    return [t for t in _IMAGE.findall(text) if "://" not in t and not t.startswith("/")]
-
-
 def on_files(files: Files, config: Any) -> Files:
     """Run the pages that show images they make, and add those images to the site."""
     global _tmp
@@ -70,7 +64,7 @@ def on_files(files: Files, config: Any) -> Files:
     for page in list(files.documentation_pages()):
         text = Path(page.abs_src_path).read_text(encoding="utf-8")
         parent = Path(page.src_uri).parent
-        wanted = [(img, (parent / img).as_posix()) for img in page_images(text)]
+        wanted = [(img, (parent / img).as_posix()) for img in docblocks.page_images(text)]
         wanted = [(img, uri) for img, uri in wanted if files.get_file_from_path(uri) is None]
         if not wanted:
             continue
@@ -91,6 +85,23 @@ def on_files(files: Files, config: Any) -> Files:
         log.info("drew %s for %s (%d blocks, %.1f s)", ", ".join(i for i, _ in wanted),
                  page.src_uri, result.blocks_run, time.perf_counter() - start)
     return files
+
+
+_ROLE = re.compile(r":(?:py:)?(class|meth|func|attr|mod|data|exc|obj):<code>(~?)([^<]+)</code>")
+
+
+def _role(m: re.Match[str]) -> str:
+    role, short, target = m.groups()
+    shown = target.rsplit(".", 1)[-1] if short else target
+    if role in ("meth", "func") and not shown.endswith(")"):
+        shown += "()"
+    return f"<code>{shown}</code>"
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    """Docstrings cite names with Sphinx roles (``:meth:`fit```), which mkdocstrings leaves as
+    text: show the name alone, as Sphinx would (``~`` keeps the last part, methods get ())."""
+    return _ROLE.sub(_role, html)
 
 
 def on_post_build(config: Any) -> None:
