@@ -8,9 +8,9 @@ by its own code, as the site's build draws them (scripts/mkdocs_hooks.py).
 import re
 from pathlib import Path
 
-import docblocks
 import pytest
 
+import docblocks
 from backprop.nn.layers import LAYERS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,12 +101,13 @@ def test_a_page_that_prints_something_else_fails(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("```python\nx = 6 * 7\nprint(x)\n```\n\n```text\n41\n```\n\n"
                     "```python\nprint('unexpected')\n```\n\n"
-                    "```python\nopen('made.txt', 'w').write('from python')\n```\n\n"
+                    "```python\nwith open('made.txt', 'w') as f:\n"
+                    "    f.write('from python')\n```\n\n"
                     "```console\n$ cat made.txt\nfrom python\n$ false\n$ echo $?\n1\n"
                     "$ backprop predict nothing.safetensors --data x.csv\n"
                     "error: nothing.safetensors: no such file\n```\n", encoding="utf-8")
     result = docblocks.run_page(page, tmp_path / "run")
-    assert [m.line for m in result.mismatches] == [1, 10]
+    assert [m.line for m in result.mismatches] == [1, 10], result.mismatches
     assert "+42" in str(result.mismatches[0]) and "-41" in str(result.mismatches[0])
     assert result.blocks_run == 4  # the console block ran, with the file python made
 

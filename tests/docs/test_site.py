@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import docblocks
 import pytest
 
 import backprop
+import docblocks
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
