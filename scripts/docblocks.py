@@ -292,7 +292,7 @@ def _inside(folder: Path) -> Iterator[None]:
 def _run_python(code: str, filename: str, namespace: dict) -> str:
     buf = io.StringIO()
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    def show(message, category, filename, lineno, file=None, line=None):  # as Python prints
         buf.write(warnings.formatwarning(message, category, filename, lineno, line))
 
     with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf), \
@@ -300,7 +300,7 @@ def _run_python(code: str, filename: str, namespace: dict) -> str:
         warnings.simplefilter("default")
         warnings.showwarning = show
         try:
-            exec(compile(code, filename, "exec"), namespace)  # noqa: S102
+            exec(compile(code, filename, "exec"), namespace)
         except Exception:  # shown as Python shows it, compared with the page
             etype, value, tb = sys.exc_info()
             tb = tb.tb_next if tb is not None else tb  # drop this function's frame

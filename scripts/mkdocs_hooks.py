@@ -3,9 +3,9 @@
 A page that shows an image the docs folder does not hold (``![...](note-figure.svg)``) makes
 it: its code blocks run (as the docs tests run them, ``scripts/docblocks.py``) in a temporary
 folder, up to the one that writes the last of its images, and each image is added to the site
-beside the page.  A figure on the site is
-therefore what the code shown above it draws today.  A page whose code fails, prints something
-other than the page shows, or does not write the image stops a strict build.
+beside the page.  A figure on the site is therefore what the code shown above it draws today.
+A page whose code fails, prints something other than the page shows (up to that block), or does
+not write the image stops a strict build.
 
 Optional pages (``extra.optional_pages`` in mkdocs.yml: pages other engineers write) are left
 out of the nav, with a note in the log, while their file does not exist.

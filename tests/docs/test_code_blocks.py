@@ -132,3 +132,14 @@ def test_update_writes_the_printed_output_into_the_page(tmp_path):
         "Intro\n\n```python\nprint(2 + 2)\n```\n\n```text\n4\n```\n\n"
         "```console\n$ echo one\none\n$ echo two\ntwo\n```\n")
     assert docblocks.run_page(page, tmp_path / "again").mismatches == []
+
+
+def test_the_proposed_readme_keeps_the_two_commands_ci_runs():
+    proposed = DOCS / "README_NEW.md"
+    if not proposed.exists():  # moved to README.md
+        proposed = REPO / "README.md"
+    first = docblocks.parse_blocks(proposed.read_text(encoding="utf-8"))[0]
+    current = docblocks.parse_blocks((REPO / "README.md").read_text(encoding="utf-8"))[0]
+    assert first.code == current.code
+    assert first.code.splitlines() == ["pip install . && backprop train",
+                                       "pip install '.[test]' && python -m pytest -q"]
