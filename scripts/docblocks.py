@@ -273,6 +273,9 @@ def _shims(folder: Path) -> Path:
 def _environment(bin_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    if env.get("PYTHONPATH"):  # the commands run elsewhere: 'src' must stay this src
+        env["PYTHONPATH"] = os.pathsep.join(
+            os.path.abspath(p) if p else p for p in env["PYTHONPATH"].split(os.pathsep))
     env["PYTHONUNBUFFERED"] = "1"  # stdout and stderr interleave as on a terminal
     env["COLUMNS"] = "100"
     env.pop("PYTHONWARNINGS", None)

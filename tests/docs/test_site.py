@@ -17,12 +17,15 @@ REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
 
 
-def test_the_api_reference_lists_every_public_name():
+def test_the_api_reference_lists_public_names_only():
     text = (DOCS / "api.md").read_text(encoding="utf-8")
     listed = {line.split()[1] for line in text.splitlines() if line.startswith("::: ")}
     public = {f"backprop.{name}" for name in backprop.__all__}
-    assert public - listed == set(), "missing from docs/api.md"
-    assert {"backprop.sklearn.BackpropClassifier", "backprop.sklearn.BackpropRegressor"} <= listed
+    others = {"backprop.sklearn.BackpropClassifier", "backprop.sklearn.BackpropRegressor",
+              "backprop.nn.trace"}
+    assert listed - public == others  # nothing stale (a name that is no longer public)
+    # names the page does not place yet are appended by the build (scripts/mkdocs_hooks.py);
+    # the built page is checked for every one of them below
 
 
 def test_the_site_builds_strictly_with_its_figures(tmp_path):
@@ -57,5 +60,6 @@ def test_the_site_builds_strictly_with_its_figures(tmp_path):
     for word in ("vanishing", "central differences", "safetensors", "onnxruntime"):
         assert word in text, word
     api = (site / "api" / "index.html").read_text(encoding="utf-8")
-    assert 'id="backprop.Network"' in api and 'id="backprop.plot_backprop"' in api
+    for name in backprop.__all__:
+        assert f'id="backprop.{name}"' in api, name
     assert not (site / "README_NEW").exists()  # the proposed README is not a page
