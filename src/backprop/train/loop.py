@@ -39,6 +39,7 @@ from backprop.train.class_weight import (
     class_weights,
     row_class_weights,
 )
+from backprop.train.distributed import fit_on_processes
 from backprop.train.epochs import EpochPlan, check_callbacks, check_fit_arguments, run_epochs
 from backprop.train.resume import checked_checkpoint, run_settings
 from backprop.train.run import Run
@@ -78,6 +79,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume_from: str | os.PathLike[str] | None = None,
+    comm: Any = None,
 ) -> History:
     """Train ``network`` in place and return its :class:`History`.
 
@@ -129,12 +131,26 @@ def fit(
         configuration) must match the checkpoint's; a ``ValueError`` lists every difference
         otherwise.
 
+    comm : mpi4py communicator, optional
+        Train on the processes of ``comm`` (``MPI.COMM_WORLD`` under ``mpiexec -n N``), data
+        parallel: ``X``, ``y``, ``sample_weight`` and ``validation_data`` are then this
+        process's share of the rows (the data set is the shares in rank order), every process
+        makes the same call, and the result is the model one process trains on all the rows,
+        to float rounding; see :mod:`backprop.train.distributed`.
+
     Raises
     ------
     TrainingDiverged
         A NaN or inf cost, gradient or parameter; the network first gets back the weights of
         the last good step (or the best validation weights when early stopping is on).
     """
+    if comm is not None:
+        return fit_on_processes(
+            network, X, y, comm, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+            validation_data=validation_data, validation_split=validation_split,
+            shuffle=shuffle, seed=seed, verbose=verbose, callbacks=callbacks,
+            lr_schedule=lr_schedule, sample_weight=sample_weight, class_weight=class_weight,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume_from=resume_from)
     check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
     columns = getattr(X, "columns", None)
     X = network.check_inputs(X)

@@ -1,0 +1,516 @@
+"""Data-parallel training on several processes (MPI): each process holds a share of the rows,
+computes the gradients of its part of every global mini-batch, and one Allreduce per step sums
+them, so that every process takes the same optimizer step (Horovod's scheme, without a server).
+
+``fit(network, X_share, y_share, ..., comm=MPI.COMM_WORLD)`` (or ``net.fit(...)``) runs it.
+The global training set is the concatenation of the processes' shares in rank order (process
+0's rows first); any process may hold any number of rows (offsets come from an allgather of
+the counts).  One step on N processes::
+
+    rows    = order[b B : (b+1) B]            global batch b: the same permutation of the
+                                               global rows on every process (the same seed)
+    process r:  its rows of the batch (those in its share) and their positions in it
+                J_r, g_r = forward, cost, backward on them     (mean over its rows, + L2)
+                W_r      = its rows in the batch (or their sample weights' sum)
+                buffer   = [W_r g_r | W_r J_r, W_r, rows_r, correct_r, signals_r]
+    Allreduce(buffer, SUM)                     one call on one flat buffer per step
+    g = sum_r W_r g_r / sum_r W_r              the gradient of the global batch's weighted
+    J = sum_r W_r J_r / sum_r W_r              mean cost (the L2 term comes out whole)
+    optimizer.step(params, g)                  the same update on every process
+
+A process without a row in the batch sends zeros and weight 0 (it still runs the forward pass
+on its zero rows, so that dropout's generator, and any layer that reduces statistics through
+:mod:`backprop.nn.parallel`, stays in step).  Dropout masks are drawn for the whole global
+batch, so they are the masks of one process.
+
+**The same model as one process.**  With the same seed, global batch size and data, the N-process
+run computes every quantity one process computes, with the same random draws; only the order
+of the additions differs (each process sums its rows, then the Allreduce sums the processes,
+where one process sums all rows in its own order), so the weights agree to float rounding (1e-5
+relative after a few epochs in float32), not bit for bit.
+
+**Metrics** are reduced the same way (training loss and accuracy in the step's buffer,
+validation metrics in one Allreduce per epoch): the history is the same on every process, so
+early stopping and every callback decide the same.  A SIGINT/SIGTERM (Ctrl-C on ``mpiexec``)
+reaches the processes at slightly different moments: the step's buffer carries it, so all stop
+after the same step (see :class:`~backprop.train.signals.SignalStop`).
+
+**Files.**  Process 0 alone writes checkpoints, and alone reads the checkpoint it resumes from
+(then broadcast), so only it needs the path.  A checkpoint records the number of processes:
+resuming with the same N continues bit-identically; another N is refused (the shares, and so
+the data fingerprint and the order of the sums, depend on N).
+
+**Errors.**  Every check that may fail on one process only (its share's rows) fails on all
+together (:meth:`~backprop.train.processes.Processes.collective`).  An error that happens anyway
+on one process (memory, a bug) leaves the others waiting in their next Allreduce: run scripts
+with ``mpiexec -n N python -m mpi4py script.py``, which aborts the job on an uncaught error (the
+command line does so itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import signal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from backprop._utils import as_rng
+from backprop.data.split import stratify_labels, train_validation_split
+from backprop.nn import propagation
+from backprop.nn.checks import check_feature_names, check_finite
+from backprop.nn.parallel import BatchShare, batch_share_scope
+from backprop.nn.workspace import Workspace
+from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
+from backprop.train.callbacks import Callback, History
+from backprop.train.checkpoint import Checkpoint, check_restorable, load_checkpoint
+from backprop.train.class_weight import (
+    ClassWeight,
+    balanced_weights,
+    check_class_weight,
+    class_counts,
+    class_weight_setting,
+    row_class_weights,
+)
+from backprop.train.epochs import EpochPlan, check_callbacks, check_fit_arguments, run_epochs
+from backprop.train.processes import Processes
+from backprop.train.resume import (
+    callback_differences,
+    data_fingerprint,
+    run_settings,
+    settings_differences,
+)
+from backprop.train.run import Run
+from backprop.train.signals import SignalStop
+from backprop.train.step import apply_update, gather
+
+if TYPE_CHECKING:
+    from backprop.nn.sequential import Sequential
+
+__all__ = ["fit_on_processes", "DistributedRun", "GradientReducer", "StepTotals"]
+
+Array = np.ndarray
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StepTotals:
+    """The sums over the processes that come back from a step's Allreduce."""
+
+    __slots__ = ("cost", "weight", "rows", "correct", "signum")
+
+    def __init__(self, cost: float, weight: float, rows: int, correct: float,
+                 signum: int | None) -> None:
+        self.cost, self.weight, self.rows = cost, weight, rows
+        self.correct, self.signum = correct, signum
+
+
+class GradientReducer:
+    """One flat buffer holding every gradient of the network and a step's scalars, summed over
+    the processes by one Allreduce.
+
+    Layout: every parameter's gradient, layer by layer in ``params`` order, then ``W J``,
+    ``W``, rows, correct predictions and one count per signal (SIGINT, SIGTERM) of the
+    processes that received it.  :attr:`grads` are views of the buffer shaped like the
+    network's gradients, which the optimizer reads after :meth:`reduce`.
+    """
+
+    def __init__(self, procs: Processes, network: Sequential) -> None:
+        self.procs = procs
+        sizes = [p.size for p in network.parameters()]
+        self.n = sum(sizes)
+        self.buffer = np.zeros(self.n + 4 + len(_SIGNALS), dtype=network.dtype)
+        self.grads: list[dict[str, Array]] = []
+        start = 0
+        for layer in network.layers:
+            views = {}
+            for name, p in layer.params.items():
+                views[name] = self.buffer[start:start + p.size].reshape(p.shape)
+                start += p.size
+            self.grads.append(views)
+
+    def reduce(self, grads: list[dict[str, Array]] | None, cost: float, weight: float,
+               rows: int, correct: float, signum: int | None) -> StepTotals:
+        """Sum ``weight * grads`` (zeros when None), ``weight * cost``, ``weight``, ``rows``,
+        ``correct`` and the signal over the processes; divide the gradients by the total
+        weight (when positive) and return the totals."""
+        buf, n = self.buffer, self.n
+        if grads is None:
+            buf[:n] = 0
+        else:
+            for mine, theirs in zip(grads, self.grads):
+                for name, view in theirs.items():
+                    np.multiply(mine[name], weight, out=view)
+        buf[n:] = 0
+        buf[n:n + 4] = (weight * cost if weight else 0.0, weight, rows, correct)
+        if signum is not None:
+            buf[n + 4 + _SIGNALS.index(signum)] = 1
+        self.procs.allreduce_in_place(buf)
+        total = float(buf[n + 1])
+        if total > 0:
+            buf[:n] /= buf.dtype.type(total)
+        votes = buf[n + 4:]
+        agreed = next((s for s, v in zip(_SIGNALS, votes) if v > 0), None)
+        return StepTotals(float(buf[n]) / total if total > 0 else 0.0, total,
+                          int(round(float(buf[n + 2]))), float(buf[n + 3]), agreed)
+
+
+class DistributedRun(Run):
+    """A :class:`~backprop.train.run.Run` on one process of several: its ``X``, ``y`` are the
+    process's share, starting at global row :attr:`first_row` of :attr:`m_total`; positions,
+    orders and checkpoints are global (the same on every process)."""
+
+    def __init__(self, network: Sequential, optimizer: Optimizer, rng: np.random.Generator,
+                 callbacks: list[Callback], settings: dict[str, Any] | None,
+                 procs: Processes, first_row: int, m_total: int) -> None:
+        super().__init__(network, optimizer, rng, callbacks, settings)
+        self.procs = procs
+        self.first_row, self.m_total = first_row, m_total
+        self.reducer = GradientReducer(procs, network)
+        self.stoppers = [cb for cb in callbacks if isinstance(cb, SignalStop)]
+        for cb in self.stoppers:
+            cb.deferred = True
+
+    def set_data(self, X: Array, y: Array, w: Array | None, batch_size: int | None,
+                 ws: Workspace | None) -> None:
+        """This process's rows, and how the global training rows are cut into batches."""
+        self.X, self.y, self.w, self.ws = X, y, w, ws
+        self.m = self.m_total if self.train_rows is None else self.train_rows.size
+        self.size = self.m if batch_size is None else batch_size
+        self.n_batches = math.ceil(self.m / self.size)
+
+    def global_rows(self, b: int) -> Array:
+        """The global row indices of batch ``b`` of the current epoch, in batch order."""
+        start, stop = b * self.size, min((b + 1) * self.size, self.m)
+        if self.order is None:
+            return (np.arange(start, stop) if self.train_rows is None
+                    else self.train_rows[start:stop])
+        idx = self.order[start:stop]
+        return idx if self.train_rows is None else self.train_rows[idx]
+
+    def batch_data(self, b: int) -> tuple[Array, Array, Array | None, int]:
+        """``(X_b, y_b, w_b, rows)`` of this process's part of batch ``b``;
+        :attr:`positions` and :attr:`batch_rows` then say where its rows sit in the global
+        batch and how many rows that has."""
+        rows = self.global_rows(b)
+        lo = self.first_row
+        mine = (rows >= lo) & (rows < lo + self.X.shape[0])
+        self.positions = np.flatnonzero(mine)
+        self.batch_rows = rows.size
+        local = rows[self.positions] - lo
+        Xb, yb = gather(self.X, local, self.ws, "X"), gather(self.y, local, self.ws, "y")
+        return Xb, yb, None if self.w is None else self.w[local], local.size
+
+    def _reduce_small(self, a: Array) -> Array:
+        return self.procs.sum(a).astype(a.dtype, copy=False)
+
+    def step(self, b: int) -> tuple[float, int, float | None]:
+        """Train on global batch ``b``: ``(J, rows, correct)`` of the whole batch, the same on
+        every process; raises :class:`~backprop.train.step.NonFiniteStep` (on every process
+        together, since the cost and the update are the same everywhere)."""
+        net = self.network
+        Xb, yb, wb, n_rows = self.batch_data(b)
+        weight = float(n_rows if wb is None else wb.sum())
+        share = BatchShare(self.positions, self.batch_rows, self._reduce_small)
+        grads, J, correct = None, 0.0, 0.0
+        with batch_share_scope(share):
+            if weight > 0:
+                J, grads, out, _ = net.forward_backward(Xb, yb, wb, training=True,
+                                                        workspace=self.ws)
+                acc = net.loss.accuracy(out, yb)
+                correct = 0.0 if acc is None else acc * n_rows
+            else:  # no row (or only rows weighing 0) here: the layers still see the batch
+                out, _ = propagation.forward_pass(net.layers, Xb, True, self.ws)
+                acc = net.loss.accuracy(out, yb) if n_rows else None
+                correct = 0.0 if acc is None else acc * n_rows
+        signum = next((s.pending for s in self.stoppers if s.pending is not None), None)
+        totals = self.reducer.reduce(grads, J, weight, n_rows, correct, signum)
+        for cb in self.stoppers:
+            cb.agree(totals.signum)
+        correct_total = totals.correct if net.loss.is_classifier else None
+        if totals.weight <= 0:
+            # every row of the global batch weighs 0: no cost, no gradient, no step (as
+            # train_step does on one process)
+            return float(net.l2_penalty()), totals.rows, correct_total
+        apply_update(net, self.optimizer, totals.cost, self.reducer.grads, Xb)
+        return totals.cost, totals.rows, correct_total
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Process 0 writes the checkpoint (the state is the same on every process)."""
+        if self.procs.is_root:
+            super().save(path)
+
+    def epoch_logs(self, X_val: Array | None, y_val: Array | None) -> dict[str, float]:
+        """The epoch's metrics over all processes: the training ones from the steps' sums,
+        the validation ones from one Allreduce of each process's sums over its rows."""
+        net = self.network
+        logs = {"loss": self.loss_sum / self.m}
+        if net.loss.is_classifier:
+            logs["accuracy"] = self.acc_sum / self.m
+        if X_val is not None:
+            val = validation_sums(net, X_val, y_val)
+            total = self.procs.sum(val)
+            logs["val_loss"] = float(total[0] / total[1]) + net.l2_penalty()
+            if net.loss.is_classifier:
+                logs["val_accuracy"] = float(total[2] / total[1])
+        logs["lr"] = self.optimizer.lr
+        return logs
+
+
+def validation_sums(network: Sequential, X: Array, y: Array) -> Array:
+    """``[cost * rows, rows, correct]`` of ``network`` (dropout off, no L2 term) on this
+    process's rows ``X``, ``y`` (zeros when it has none)."""
+    m = X.shape[0]
+    if m == 0:
+        return np.zeros(3)
+    out, caches = propagation.forward_pass(network.layers, X, False)
+    cost = network.data_cost(out, caches, y, None)
+    acc = network.loss.accuracy(out, y)
+    return np.array([cost * m, m, 0.0 if acc is None else acc * m])
+
+
+# --------------------------------------------------------------------------- fit
+def fit_on_processes(
+    network: Sequential,
+    X: Array,
+    y: Array,
+    comm: Any,
+    epochs: int = 10,
+    batch_size: int | None = 32,
+    optimizer: Optimizer | str | None = None,
+    validation_data: tuple[Array, Array] | None = None,
+    validation_split: float = 0.0,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = None,
+    verbose: int = 1,
+    callbacks: Sequence[Callback] | None = None,
+    lr_schedule: LRSchedule | None = None,
+    sample_weight: Array | None = None,
+    class_weight: ClassWeight = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume_from: str | os.PathLike[str] | None = None,
+) -> History:
+    """:func:`backprop.train.fit` on the processes of ``comm``, each passing its share of the
+    rows (see the module docstring); every process must make the call, with the same
+    arguments but for its own ``X``, ``y``, ``sample_weight`` and ``validation_data``.
+
+    ``X``, ``y`` (and ``sample_weight``) are this process's rows of the training set, which
+    is their concatenation in rank order; ``validation_data`` likewise holds this process's
+    validation rows (any number, zero included).  ``validation_split`` holds out the same
+    global rows one process would (stratified on the gathered labels), ``class_weight``
+    counts the classes over all processes, and ``seed`` must be the same everywhere (an int:
+    a Generator would be drawn differently on each process).  Process 0 alone shows the
+    progress bar (``verbose``) and writes the checkpoints; ``resume_from`` is read by process
+    0 and must come from a run on as many processes.  Returns the run's
+    :class:`History`, the same on every process, as is the trained network.
+    """
+    check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
+    procs = Processes(comm)
+    if isinstance(seed, np.random.Generator) and procs.size > 1:
+        raise TypeError("on several processes seed must be an int (or None: then process 0's "
+                        "draw is shared), not a Generator, so that every process shuffles alike")
+    # no seed: process 0's fresh entropy, shared (the settings keep None, as one process's)
+    rng_seed = seed if seed is not None else procs.on_root(
+        lambda: int(np.random.SeedSequence().generate_state(1)[0]))
+    counts = procs.allgather(procs.collective(lambda: _row_count(X, "X")))
+    first_row, m_total = sum(counts[:procs.rank]), sum(counts)
+    if m_total == 0:
+        raise ValueError(f"X has no rows on any of the {procs.size} processes")
+    where = _ShareWhere(procs, first_row, counts[procs.rank])
+    columns = getattr(X, "columns", None)
+    X, y, w = procs.collective(lambda: _checked_share(network, X, y, sample_weight, where))
+    if network.feature_names is None and columns is not None:
+        network.feature_names = check_feature_names([str(c) for c in columns], network.n_in)
+    if w is not None and procs.sum(w.sum())[()] <= 0:
+        raise ValueError("sample_weight must have a positive sum (over all processes)")
+    cw_setting = class_weight_setting(network, class_weight)
+    optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
+    callbacks = check_callbacks(callbacks)
+    X_val = y_val = None
+    if validation_data is not None:
+        X_val, y_val = procs.collective(lambda: _validation_share(network, validation_data,
+                                                                  procs))
+        if procs.sum(X_val.shape[0])[()] == 0:
+            raise ValueError("validation_data has no rows on any process")
+
+    settings = None
+    if checkpoint is not None or resume_from is not None:
+        settings = _settings(procs, network, X, y, w, X_val, y_val, m_total, batch_size,
+                             shuffle, validation_split, optimizer, lr_schedule, seed, callbacks,
+                             cw_setting)
+    run = DistributedRun(network, optimizer, as_rng(rng_seed), callbacks, settings, procs,
+                         first_row, m_total)
+    ckpt = None
+    if resume_from is not None:
+        ckpt = _checked_checkpoint(procs, resume_from, settings, network, optimizer, callbacks,
+                                   m_total, batch_size)
+    elif validation_data is None and validation_split > 0:
+        labels = stratify_labels(y) if network.loss.is_classifier else None
+        if labels is not None:
+            labels = procs.concatenate(labels)
+        run.train_rows, run.val_rows = train_validation_split(m_total, validation_split,
+                                                              run.rng, labels)
+    train_rows = ckpt.train_rows if ckpt is not None else run.train_rows
+    if class_weight is not None:
+        weights = check_class_weight(network, class_weight)
+        if isinstance(weights, str):  # "balanced": counted over every process's rows
+            mine = y if train_rows is None else y[_local(train_rows, first_row, X.shape[0])]
+            weights = balanced_weights(network, procs.sum(class_counts(network, mine)))
+        w = row_class_weights(y, weights) * (1.0 if w is None else w)
+
+    distinct = len({id(layer) for layer in network.layers}) == len(network.layers)
+    ws = Workspace() if distinct else None
+    for cb in callbacks:
+        cb.on_train_begin(network)
+    if ckpt is not None:
+        run.restore(ckpt)
+    if run.val_rows is not None:
+        mine = _local(run.val_rows, first_row, X.shape[0])
+        X_val, y_val = X[mine], y[mine]
+    run.set_data(X, y, w, batch_size, ws)
+    bar = None
+    if verbose and procs.is_root:
+        total = epochs * run.n_batches
+        bar = tqdm(total=total, initial=min(run.global_step, total), unit="batch", leave=True,
+                   dynamic_ncols=True)
+    plan = EpochPlan(epochs, shuffle, lr_schedule, X_val, y_val, checkpoint, checkpoint_every,
+                     bar)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            run_epochs(run, plan)
+    finally:
+        if bar is not None:
+            bar.close()
+        if lr_schedule is not None:
+            optimizer.lr = run.base_lr
+        optimizer.release()
+    for cb in callbacks:
+        cb.on_train_end(network, run.history)
+    return run.history
+
+
+class _ShareWhere:
+    """Where a process's share sits, for error messages."""
+
+    def __init__(self, procs: Processes, first_row: int, rows: int) -> None:
+        self.rank, self.size = procs.rank, procs.size
+        self.first_row, self.rows = first_row, rows
+
+    def __str__(self) -> str:
+        last = self.first_row + self.rows - 1
+        return (f"in the share of process {self.rank} of {self.size} (global rows "
+                f"{self.first_row} to {last})")
+
+
+def _row_count(a: Any, name: str) -> int:
+    shape = np.shape(a)
+    if not shape:
+        raise ValueError(f"{name} must be an array of rows, got {type(a).__name__}")
+    return int(shape[0])
+
+
+def _checked_share(network: Sequential, X: Any, y: Any, sample_weight: Any,
+                   where: _ShareWhere) -> tuple[Array, Array, Array | None]:
+    """This process's ``X`` (rows counted globally in messages), ``y`` and weights, checked
+    as ``fit`` checks them; a share may be empty."""
+    X = _checked_inputs(network, X, "X", where.first_row)
+    m = X.shape[0]
+    try:
+        y = _checked_targets(network, y, m, "y", "X")
+        w = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.shape != (m,):
+                raise ValueError(f"sample_weight must have shape ({m},), got {w.shape}")
+            check_finite(w, "sample_weight", where.first_row)
+            if np.any(w < 0):
+                i = int(np.argmax(w < 0))
+                raise ValueError(f"sample_weight must be non-negative; row "
+                                 f"{where.first_row + i} is {w[i].item()}")
+    except ValueError as exc:
+        raise type(exc)(f"{exc} ({where})") from None
+    return np.ascontiguousarray(X), y, w
+
+
+def _checked_inputs(network: Sequential, X: Any, name: str, first_row: int) -> Array:
+    """``X`` checked and cast as ``network.check_inputs`` does, NaN/inf named by their global
+    row; zero rows allowed."""
+    if _row_count(X, name) == 0:
+        return np.zeros((0, *network.input_shape), dtype=network.dtype)
+    arr = network.check_inputs(X, name=name, finite=False)
+    check_finite(arr, name, first_row)
+    return arr
+
+
+def _checked_targets(network: Sequential, y: Any, m: int, name: str, x_name: str) -> Array:
+    """``y`` checked as ``network.check_targets`` does; zero rows allowed."""
+    if m == 0 and _row_count(y, name) == 0:
+        probe = network.check_targets(np.zeros(1) if network.n_out == 1 else
+                                      np.eye(1, network.n_out), 1, name, x_name)
+        return probe[:0]
+    return network.check_targets(y, m, name, x_name)
+
+
+def _validation_share(network: Sequential, validation_data: Any, procs: Processes
+                      ) -> tuple[Array, Array]:
+    if len(validation_data) != 2:
+        raise ValueError("validation_data must be a pair (X_val, y_val)")
+    X_val = _checked_inputs(network, validation_data[0], "X_val", 0)
+    try:
+        y_val = _checked_targets(network, validation_data[1], X_val.shape[0], "y_val", "X_val")
+    except ValueError as exc:
+        raise ValueError(f"{exc} (in the validation share of process {procs.rank})") from None
+    return X_val, y_val
+
+
+def _local(rows: Array, first_row: int, m: int) -> Array:
+    """The entries of global ``rows`` that fall in this process's share, as local indices
+    (in their order in ``rows``)."""
+    mine = rows[(rows >= first_row) & (rows < first_row + m)]
+    return mine - first_row
+
+
+def _settings(procs: Processes, network: Sequential, X: Array, y: Array, w: Array | None,
+              X_val: Array | None, y_val: Array | None, m_total: int, batch_size: int | None,
+              shuffle: bool, validation_split: float, optimizer: Optimizer,
+              lr_schedule: LRSchedule | None, seed: Any, callbacks: list[Callback],
+              class_weight: Any) -> dict[str, Any]:
+    """:func:`~backprop.train.resume.run_settings` for the whole run: the data's shapes are
+    global, its hash covers every share, and the number of processes is recorded."""
+    settings = run_settings(network, X, y, w, X_val, y_val, batch_size, shuffle,
+                            validation_split, optimizer, lr_schedule, seed, callbacks,
+                            class_weight)
+    shares = procs.allgather(data_fingerprint(X, y, w, X_val, y_val))
+    settings["data"] = {"X": [m_total, *X.shape[1:]], "y": [m_total, *y.shape[1:]],
+                        "sha256": hashlib.sha256("|".join(shares).encode()).hexdigest()}
+    settings["processes"] = procs.size
+    return settings
+
+
+def _checked_checkpoint(procs: Processes, path: str | os.PathLike[str],
+                        settings: dict[str, Any], network: Sequential, optimizer: Optimizer,
+                        callbacks: list[Callback], m: int, batch_size: int | None
+                        ) -> Checkpoint:
+    """The checkpoint at ``path``, read by process 0 and broadcast, then compared with this
+    run on every process alike (so that every process refuses, or none)."""
+    ckpt = procs.on_root(lambda: load_checkpoint(path))
+    name = os.fspath(path)
+    saved = ckpt.settings.get("processes", 1) if isinstance(ckpt.settings, dict) else None
+    if saved != procs.size:
+        was = f"{saved} process" + ("es" if saved != 1 else "")
+        raise ValueError(
+            f"cannot resume from {name}: it was written by a run on {was}, this run has "
+            f"{procs.size}; resume it on {saved} (mpiexec -n {saved} ...): each process's "
+            f"share of the rows, and the order in which their gradients are summed, depend on "
+            f"the number of processes")
+    diffs = settings_differences(ckpt.settings, settings) + \
+        callback_differences(ckpt.callbacks, list(callbacks))
+    if diffs:
+        raise ValueError(f"cannot resume from {name}: the run's settings differ from the "
+                         "checkpoint's:\n  " + "\n  ".join(diffs))
+    check_restorable(ckpt, network, optimizer, m, batch_size, path, callbacks)
+    return ckpt
