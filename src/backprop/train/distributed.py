@@ -308,34 +308,39 @@ def fit_on_processes(
     0 and must come from a run on as many processes.  Returns the run's
     :class:`History`, the same on every process, as is the trained network.
     """
-    check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
     procs = Processes(comm)
+    procs.everywhere(lambda: check_fit_arguments(epochs, batch_size, validation_split, verbose,
+                                                 checkpoint_every))
     if isinstance(seed, np.random.Generator) and procs.size > 1:
-        raise TypeError("on several processes seed must be an int (or None: then process 0's "
-                        "draw is shared), not a Generator, so that every process shuffles alike")
+        procs.raise_everywhere(TypeError(
+            "on several processes seed must be an int (or None: then process 0's draw is "
+            "shared), not a Generator, so that every process shuffles alike"))
     # no seed: process 0's fresh entropy, shared (the settings keep None, as one process's)
     rng_seed = seed if seed is not None else procs.on_root(
         lambda: int(np.random.SeedSequence().generate_state(1)[0]))
     counts = procs.allgather(procs.collective(lambda: _row_count(X, "X")))
     first_row, m_total = sum(counts[:procs.rank]), sum(counts)
     if m_total == 0:
-        raise ValueError(f"X has no rows on any of the {procs.size} processes")
+        procs.raise_everywhere(ValueError(f"X has no rows on any of the {procs.size} "
+                                          "processes"))
     where = _ShareWhere(procs, first_row, counts[procs.rank])
     columns = getattr(X, "columns", None)
     X, y, w = procs.collective(lambda: _checked_share(network, X, y, sample_weight, where))
     if network.feature_names is None and columns is not None:
         network.feature_names = check_feature_names([str(c) for c in columns], network.n_in)
     if w is not None and procs.sum(w.sum())[()] <= 0:
-        raise ValueError("sample_weight must have a positive sum (over all processes)")
-    cw_setting = class_weight_setting(network, class_weight)
-    optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
-    callbacks = check_callbacks(callbacks)
+        procs.raise_everywhere(ValueError("sample_weight must have a positive sum (over all "
+                                          "processes)"))
+    cw_setting = procs.everywhere(lambda: class_weight_setting(network, class_weight))
+    optimizer = procs.everywhere(lambda: Adam() if optimizer is None
+                                 else get_optimizer(optimizer))
+    callbacks = procs.everywhere(lambda: check_callbacks(callbacks))
     X_val = y_val = None
     if validation_data is not None:
         X_val, y_val = procs.collective(lambda: _validation_share(network, validation_data,
                                                                   procs))
         if procs.sum(X_val.shape[0])[()] == 0:
-            raise ValueError("validation_data has no rows on any process")
+            procs.raise_everywhere(ValueError("validation_data has no rows on any process"))
 
     settings = None
     if checkpoint is not None or resume_from is not None:
@@ -352,14 +357,15 @@ def fit_on_processes(
         labels = stratify_labels(y) if network.loss.is_classifier else None
         if labels is not None:
             labels = procs.concatenate(labels)
-        run.train_rows, run.val_rows = train_validation_split(m_total, validation_split,
-                                                              run.rng, labels)
+        run.train_rows, run.val_rows = procs.everywhere(
+            lambda: train_validation_split(m_total, validation_split, run.rng, labels))
     train_rows = ckpt.train_rows if ckpt is not None else run.train_rows
     if class_weight is not None:
         weights = check_class_weight(network, class_weight)
         if isinstance(weights, str):  # "balanced": counted over every process's rows
             mine = y if train_rows is None else y[_local(train_rows, first_row, X.shape[0])]
-            weights = balanced_weights(network, procs.sum(class_counts(network, mine)))
+            counts = procs.sum(class_counts(network, mine))
+            weights = procs.everywhere(lambda: balanced_weights(network, counts))
         w = row_class_weights(y, weights) * (1.0 if w is None else w)
 
     distinct = len({id(layer) for layer in network.layers}) == len(network.layers)
@@ -498,6 +504,14 @@ def _checked_checkpoint(procs: Processes, path: str | os.PathLike[str],
     """The checkpoint at ``path``, read by process 0 and broadcast, then compared with this
     run on every process alike (so that every process refuses, or none)."""
     ckpt = procs.on_root(lambda: load_checkpoint(path))
+    return procs.everywhere(lambda: _compared_checkpoint(procs, ckpt, path, settings, network,
+                                                         optimizer, callbacks, m, batch_size))
+
+
+def _compared_checkpoint(procs: Processes, ckpt: Checkpoint, path: str | os.PathLike[str],
+                         settings: dict[str, Any], network: Sequential, optimizer: Optimizer,
+                         callbacks: list[Callback], m: int, batch_size: int | None
+                         ) -> Checkpoint:
     name = os.fspath(path)
     saved = ckpt.settings.get("processes", 1) if isinstance(ckpt.settings, dict) else None
     if saved != procs.size:

@@ -7,9 +7,10 @@ until every process has made it.  A process that raised between two of them woul
 others waiting forever.  So everything that can fail on one process only (its share of the data
 holds a NaN, a checkpoint cannot be read on the first process) runs through
 :meth:`Processes.collective` or :meth:`Processes.on_root`: the error is shared, and every
-process raises it, with the same type and message, at the same point.  Errors that happen
-anyway (a bug, memory running out) must abort the communicator, as ``python -m mpi4py`` and
-the command line do.
+process raises it, with the same type and message, at the same point.  Such errors are marked
+(:func:`is_shared_error`), so that the command line reports them once and exits cleanly.
+Errors that happen anyway (a bug, memory running out) must abort the communicator, as
+``python -m mpi4py`` and the command line do.
 
 The communicator is an ``mpi4py.MPI.Comm`` (``MPI.COMM_WORLD``, say); this module imports
 mpi4py only for ``MPI.IN_PLACE``, when a reduction is first made.
@@ -25,7 +26,7 @@ import numpy as np
 
 from backprop._utils import optional_import
 
-__all__ = ["Processes"]
+__all__ = ["Processes", "is_shared_error"]
 
 Array = np.ndarray
 T = TypeVar("T")
@@ -104,7 +105,7 @@ class Processes:
         errors = self.allgather(_portable(error))
         failed = next((r for r, e in enumerate(errors) if e is not None), None)
         if failed is not None:
-            raise error if failed == self.rank else errors[failed]
+            raise _shared(error if failed == self.rank else errors[failed])
         return result
 
     def on_root(self, fn: Callable[[], T]) -> T:
@@ -118,14 +119,43 @@ class Processes:
                 error = exc
         result, error = self.comm.bcast((result, _portable(error)), root=0)
         if error is not None:
-            raise error
+            raise _shared(error)
         return result
+
+    def raise_everywhere(self, error: BaseException) -> None:
+        """Raise ``error``, which every process raises at this point (a decision taken from
+        values all of them share), marked as such (:func:`is_shared_error`)."""
+        raise _shared(error)
+
+    def everywhere(self, fn: Callable[[], T]) -> T:
+        """``fn()``, which every process computes alike (from the same values, without a
+        collective call inside): an error it raises is raised by every process together, and
+        is marked so (:func:`is_shared_error`), without any communication."""
+        try:
+            return fn()
+        except Exception as exc:
+            raise _shared(exc) from None
 
     def abort(self, code: int = 1) -> None:
         """End every process of the communicator now (MPI_Abort): for an error that only this
         process has, which would otherwise leave the others waiting in their next collective
         call."""
         self.comm.Abort(code)
+
+
+def is_shared_error(error: BaseException) -> bool:
+    """Whether every process of the run raised ``error`` together (through
+    :meth:`Processes.collective`, :meth:`Processes.on_root` or :meth:`Processes.everywhere`),
+    so that no process waits for another and nothing needs aborting."""
+    return bool(getattr(error, "shared_by_processes", False))
+
+
+def _shared(error: BaseException) -> BaseException:
+    try:
+        error.shared_by_processes = True  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type with __slots__: left unmarked
+        pass
+    return error
 
 
 def _portable(error: BaseException | None) -> BaseException | None:
