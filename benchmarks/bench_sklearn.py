@@ -35,9 +35,9 @@ def pair(task: str, hidden: tuple[int, ...], epochs: int, seed: int):
     """(ours, theirs) with matching hyperparameters."""
     common = dict(hidden_layer_sizes=hidden, random_state=seed)  # batch min(200, n) in both
     if task == "regression":
-        return (BackpropRegressor(epochs=epochs, **common),
+        return (BackpropRegressor(max_iter=epochs, **common),
                 MLPRegressor(max_iter=epochs, **common))
-    return (BackpropClassifier(epochs=epochs, **common),
+    return (BackpropClassifier(max_iter=epochs, **common),
             MLPClassifier(max_iter=epochs, **common))
 
 

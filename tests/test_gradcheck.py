@@ -21,6 +21,10 @@ OUTPUT_PAIRS = [
     ("sigmoid", "binary_crossentropy", 3, False),  # multi-label
     ("softmax", "categorical_crossentropy", 4, False),
     ("softmax", "categorical_crossentropy", 4, True),
+    # scikit-learn's losses: summed over the outputs
+    ("sigmoid", "multilabel_crossentropy", 3, False),
+    ("linear", "half_squared_error", 2, False),
+    ("exp", "poisson", 2, False),
 ] + [(act, "mse", 2, False) for act in sorted(ACTIVATIONS)]
 # layer type -> a network factory that puts that layer in the middle of a small net
 LAYER_CASES = {
@@ -55,8 +59,10 @@ def test_guard_every_layer_is_checked():
 
 def make_data(rng, m, n_in, out_act, loss, n_out, onehot=False):
     X = rng.normal(size=(m, n_in))
-    if loss == "binary_crossentropy":
+    if loss in ("binary_crossentropy", "multilabel_crossentropy"):
         y = rng.integers(0, 2, size=(m, n_out)).astype(float)
+    elif loss == "poisson":
+        y = rng.poisson(2.0, size=(m, n_out)).astype(float)
     elif loss == "categorical_crossentropy":
         y = rng.integers(0, n_out, size=m)
         if onehot:
@@ -68,7 +74,7 @@ def make_data(rng, m, n_in, out_act, loss, n_out, onehot=False):
     return X, y
 
 
-def build(hidden, act, out_act, loss, n_in, n_out, l2=0.0, seed=0):
+def build(hidden, act, out_act, loss, n_in, n_out, l2=0.0, seed=0, l2_per_sample=False):
     rng = np.random.default_rng(seed)
     sizes = [n_in, *hidden, n_out]
     layers = []
@@ -77,7 +83,7 @@ def build(hidden, act, out_act, loss, n_in, n_out, l2=0.0, seed=0):
         layers.append(bp.Dense(a, b, out_act if last else act, dtype=np.float64, seed=rng))
         if not last:  # non-zero biases, so a wrong db cannot hide
             layers[-1].params["b"][:] = rng.normal(scale=0.1, size=b)
-    return bp.Network(layers, loss=loss, l2=l2)
+    return bp.Network(layers, loss=loss, l2=l2, l2_per_sample=l2_per_sample)
 
 
 def assert_passes(report):
@@ -95,6 +101,8 @@ def test_hidden_activations(act, depth, batch):
     rng = np.random.default_rng(100 * depth + batch)
     net = build([5, 4, 3][:depth], act, "sigmoid", "binary_crossentropy", 3, 1, seed=depth)
     X, y = make_data(rng, batch, 3, "sigmoid", "binary_crossentropy", 1)
+    if act == "exp":  # three exps in a row reach logits of 1e7 from unit inputs; stay moderate
+        X *= 0.2
     assert_passes(bp.gradient_check(net, X, y))
 
 
@@ -139,6 +147,26 @@ def test_l2_regularisation(batch, rng):
     J_without, _ = net.loss_and_grads(X, y)
     penalty = 0.15 * sum(np.sum(la.params["W"] ** 2) for la in net.layers)
     assert J_with - J_without == pytest.approx(penalty, rel=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_l2_per_sample_is_divided_by_the_batch_weight(weighted, rng):
+    # scikit-learn's alpha: (l2 / 2 S) sum ||W||^2 with S the batch's rows (or total weight)
+    net = build([5], "tanh", "sigmoid", "binary_crossentropy", 3, 1, l2=0.6,
+                l2_per_sample=True)
+    X, y = make_data(rng, 7, 3, "sigmoid", "binary_crossentropy", 1)
+    w = rng.uniform(0.1, 2.0, size=7) if weighted else None
+    assert_passes(bp.gradient_check(net, X, y, sample_weight=w))
+    S = 7.0 if w is None else w.sum()
+    J_with, g_with = net.loss_and_grads(X, y, w)
+    net.l2 = 0.0
+    J_without, g_without = net.loss_and_grads(X, y, w)
+    W = [la.params["W"] for la in net.layers]
+    assert J_with - J_without == pytest.approx(0.3 / S * sum(np.sum(v ** 2) for v in W),
+                                               rel=1e-12)
+    for i in range(2):
+        np.testing.assert_allclose(g_with[i]["W"] - g_without[i]["W"], 0.6 / S * W[i],
+                                   rtol=1e-10)
 
 
 def test_sample_weight(rng):

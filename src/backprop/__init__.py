@@ -7,6 +7,7 @@ returns ``a[l] = f(z[l])``; backward propagation receives ``dJ/da[l]`` and retur
 
 from backprop._version import __version__
 from backprop.data import DataError, Dataset, Standardizer, TablePreprocessor, load_dataset
+from backprop.diagram import plot_backprop
 from backprop.export import ExportError, export_onnx
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
@@ -35,12 +36,13 @@ from backprop.optim import (
     StepDecay,
     get_optimizer,
 )
-from backprop.plotting import plot_history, save_history_csv
+from backprop.plotting import plot_gradient_flow, plot_history, save_history_csv
 from backprop.saving import ModelFileError
 from backprop.train import (
     Callback,
     Checkpoint,
     EarlyStopping,
+    GradientFlow,
     History,
     LambdaCallback,
     TrainingDiverged,
@@ -77,6 +79,9 @@ __all__ = [
     "load",
     "save",
     "plot_history",
+    "plot_gradient_flow",
+    "plot_backprop",
+    "GradientFlow",
     "save_history_csv",
     "LOSSES",
     "BinaryCrossEntropy",

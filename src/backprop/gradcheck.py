@@ -201,8 +201,9 @@ class _CentralDifferences:
             self.caches.append(cache)
         # the L2 term changes only with a perturbed decayed parameter, and then only in that
         # layer's terms
-        self.l2_terms = net.l2_terms() if net.l2 else {}
-        self.l2_base = net.l2_penalty(self.l2_terms)
+        self.l2 = net.batch_l2(X64.shape[0], w)
+        self.l2_terms = net.l2_terms() if self.l2 else {}
+        self.l2_base = net.l2_penalty(self.l2_terms, self.l2)
 
     def reset_state(self) -> None:
         """Every layer gets back its starting generator state and buffers: the same masks and
@@ -223,7 +224,7 @@ class _CentralDifferences:
         """The L2 term with an entry of ``pname`` of ``layer`` perturbed (as it is now)."""
         if layer < 0 or pname not in self.net.layers[layer].decayed:
             return self.l2_base
-        return self.net.l2_penalty({**self.l2_terms, **self.net.l2_terms(only=layer)})
+        return self.net.l2_penalty({**self.l2_terms, **self.net.l2_terms(only=layer)}, self.l2)
 
     def cost(self, start: int, pname: str | None, idx: tuple, delta: float
              ) -> tuple[float, list[Array]]:

@@ -13,7 +13,7 @@ from typing import Any
 from backprop._utils import optional_import
 from backprop.saving.atomic import atomic_write
 
-__all__ = ["plot_history", "save_history_csv"]
+__all__ = ["plot_history", "save_history_csv", "plot_gradient_flow"]
 
 #: Keys that are bookkeeping rather than metrics; not plotted.
 _SKIP = ("lr",)
@@ -86,13 +86,7 @@ def plot_history(
     panels = _panels(data)
     if not panels:
         raise ValueError(f"history has no metric to plot (keys: {sorted(data)})")
-    fmt = None
-    if path is not None:
-        fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
-        supported = plot_formats()
-        if fmt not in supported:
-            raise ValueError(f"cannot save a plot as {os.fspath(path)!r}: use one of the "
-                             f"extensions {sorted(supported)}")
+    fmt = _format(path)
     fig = Figure(figsize=(5.2 * len(panels), 3.8), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     n = len(next(iter(data.values())))
@@ -111,10 +105,7 @@ def plot_history(
             ax.set_xticks(list(epochs))
     if title:
         fig.suptitle(title)
-    if path is not None:
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt)
-        atomic_write(path, buf.getvalue())
+    _save(fig, path, fmt)
     return fig
 
 
@@ -131,3 +122,62 @@ def save_history_csv(history: Any, path: str | os.PathLike[str]) -> None:
         writer.writerow([i + 1, *(repr(v[i]) if math.isfinite(v[i]) else ""
                                   for v in data.values())])
     atomic_write(path, buf.getvalue())
+
+
+def plot_gradient_flow(flow: Any, path: str | os.PathLike[str] | None = None,
+                       title: str | None = None, dpi: int = 100) -> Any:
+    """Draw a :class:`~backprop.train.GradientFlow` record: each layer's gradient norm per
+    epoch (epoch 0: before training) and its weight-update ratio, both on log scales, one
+    line per layer, so that vanishing gradients show as a fan of lines decades apart.
+
+    Returns the matplotlib Figure; with ``path``, written there atomically.
+    """
+    FigureCanvasAgg = optional_import("matplotlib.backends.backend_agg").FigureCanvasAgg
+    Figure = optional_import("matplotlib.figure").Figure
+    if not getattr(flow, "layers", None):
+        raise ValueError("the gradient flow is empty: use the callback in a fit first")
+    fmt = _format(path)
+    fig = Figure(figsize=(10.4, 3.9), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    cmap = optional_import("matplotlib").colormaps["viridis"]
+    n = len(flow.layers)
+    for k, name in enumerate(flow.layers):
+        color = cmap(k / max(n - 1, 1))
+        norms = flow.grad_norms[name]
+        left.semilogy(range(len(norms)), norms, marker="o", markersize=3, color=color,
+                      label=f"layer {name}")
+        ratios = flow.update_ratios[name]
+        if ratios:
+            right.semilogy(range(1, len(ratios) + 1), ratios, marker="o", markersize=3,
+                           color=color, label=f"layer {name}")
+    left.set(xlabel="epoch (0: before training)", ylabel="‖dJ/dW‖", title="gradient norm")
+    right.set(xlabel="epoch", ylabel="‖ΔW‖ / ‖W‖", title="weight-update ratio")
+    ticker = optional_import("matplotlib.ticker")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path, fmt)
+    return fig
+
+
+def _format(path: str | os.PathLike[str] | None) -> str | None:
+    """The image format of ``path`` (its extension), checked against matplotlib's."""
+    if path is None:
+        return None
+    fmt = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    supported = plot_formats()
+    if fmt not in supported:
+        raise ValueError(f"cannot save a plot as {os.fspath(path)!r}: use one of the "
+                         f"extensions {sorted(supported)}")
+    return fmt
+
+
+def _save(fig: Any, path: str | os.PathLike[str] | None, fmt: str | None) -> None:
+    if path is not None:
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt)
+        atomic_write(path, buf.getvalue())

@@ -2,11 +2,11 @@
 
 Tiers (lower first): the leaves ``_version``, ``_utils``, ``_kernels``; then ``nn``, ``optim``
 and ``data``, which never import each other; ``saving`` and ``gradcheck``; ``train`` and
-``export``; ``model`` and ``plotting``; ``cli`` and ``sklearn``; the package face.  A module
-may import its own package and any lower tier, never a higher one or a sibling of its tier;
-imports inside functions are for optional third-party packages only; no ``_private`` name is
-imported from another package; and no two modules import each other, directly or through
-others.
+``export``; ``model``, ``plotting`` and ``diagram``; ``cli`` and ``sklearn``; the package
+face.  A module may import its own package and any lower tier, never a higher one or a sibling
+of its tier; imports inside functions are for optional third-party packages only; no
+``_private`` name is imported from another package; and no two modules import each other,
+directly or through others.
 """
 
 import ast
@@ -23,7 +23,7 @@ TIERS = {
     "nn": 2, "optim": 2, "data": 2,
     "saving": 3, "gradcheck": 3,
     "train": 4, "export": 4,
-    "model": 5, "plotting": 5,
+    "model": 5, "plotting": 5, "diagram": 5,
     "cli": 6, "sklearn": 6,
     "__init__": 7, "__main__": 7,
 }

@@ -230,3 +230,18 @@ def test_parquet_types_categorical_boolean_with_gaps_and_datetime(tmp_path):
     adult = ds.X[:, ds.feature_names.index("Adult=True")]
     np.testing.assert_array_equal(adult, df["Adult"].fillna(False).to_numpy(dtype=bool))
     json.dumps(ds.preprocessor.config())  # plain JSON: no NumPy scalars left
+
+
+def test_a_spreadsheets_csv_thousands_separators_and_a_trailing_separator(tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text('name,age,income,city,bought,\nAnn,34,"52,000",Paris,yes,\n'
+                    'Bob,,61000,Rome,no,\nCid,45,"1,048,000.5",,yes,\nDee,29,39000,Paris,no,\n')
+    ds = bp.load_dataset(path, target="bought",
+                         preprocessor=TablePreprocessor(scale=False, indicator=False))
+    p = plans(ds.preprocessor)
+    assert p["income"].kind == "numeric" and p["income"].thousands
+    assert ds.X[:, ds.feature_names.index("income")].tolist() == [52000, 61000, 1048000.5,
+                                                                   39000]
+    assert "" not in ds.preprocessor.feature_names_in_  # the empty, unnamed last column
+    new = pd.DataFrame({"age": [1], "income": ["2,500"], "city": ["Rome"]})
+    assert ds.preprocessor.transform(new)[0].tolist() == [1, 2500, 0, 1]

@@ -7,7 +7,7 @@ import pytest
 
 import backprop as bp
 from backprop.nn.activations import ACTIVATIONS, sigmoid
-from backprop.nn.losses import LOSSES, get_loss
+from backprop.nn.losses import LOSSES, get_loss, loss_for_output
 
 
 def numeric_gradient(f, a, eps=1e-6):
@@ -158,3 +158,53 @@ def test_unknown_loss_name():
     with pytest.raises(TypeError, match="loss must be"):
         get_loss(3)
     assert isinstance(get_loss("bce"), bp.BinaryCrossEntropy)
+
+
+# --------------------------------------------------------------------------- scikit-learn's
+def test_multilabel_crossentropy_sums_the_labels(rng):
+    z = rng.normal(size=(6, 3)) * 2
+    a = sigmoid(z)
+    y = rng.integers(0, 2, size=(6, 3)).astype(float)
+    ml, bce = get_loss("multilabel_crossentropy"), bp.BinaryCrossEntropy()
+    # the k labels' binary cross-entropies summed (scikit-learn's multi-label log loss)
+    per_label = -(y * np.log(a) + (1 - y) * np.log(1 - a)).mean(axis=0)
+    assert ml.value(a, y) == pytest.approx(per_label.sum(), rel=1e-12)
+    assert ml.value_from_logits(z, y) == pytest.approx(3 * bce.value_from_logits(z, y), rel=1e-12)
+    np.testing.assert_allclose(ml.gradient_wrt_logits(a, y), (a - y) / 6)
+    np.testing.assert_allclose(ml.gradient(a, y), numeric_gradient(lambda t: ml.value(t, y), a),
+                               rtol=1e-6)
+    # for one label it is the binary cross-entropy
+    assert ml.value(a[:, :1], y[:, :1]) == pytest.approx(bce.value(a[:, :1], y[:, :1]))
+
+
+def test_half_squared_error_is_scikit_learns(rng):
+    loss = get_loss("half_squared_error")
+    a, y = rng.normal(size=(5, 2)), rng.normal(size=(5, 2))
+    assert loss.value(a, y) == pytest.approx(0.5 * np.sum((a - y) ** 2) / 5, rel=1e-12)
+    np.testing.assert_allclose(loss.gradient(a, y), (a - y) / 5)
+    np.testing.assert_allclose(loss.gradient(a, y),
+                               numeric_gradient(lambda t: loss.value(t, y), a), rtol=1e-6)
+    w = rng.uniform(0.5, 2.0, size=5)
+    expected = np.dot(w, 0.5 * np.sum((a - y) ** 2, axis=1)) / w.sum()
+    assert loss.value(a, y, w) == pytest.approx(expected, rel=1e-12)
+
+
+def test_poisson_deviance_with_its_exp_output(rng):
+    loss = get_loss("poisson")
+    z = rng.normal(size=(6, 2))
+    a = ACTIVATIONS["exp"](z)
+    y = rng.poisson(2.0, size=(6, 2)).astype(float)
+    y[0, 0] = 0.0  # 0 log 0 = 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ylogy = np.where(y > 0, y * np.log(y / a), 0.0)
+    expected = np.sum(ylogy - y + a) / 6
+    assert loss.value(a, y) == pytest.approx(expected, rel=1e-12)
+    assert loss.value_from_logits(z, y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(loss.gradient_wrt_logits(a, y), (a - y) / 6)
+    np.testing.assert_allclose(loss.gradient_wrt_logits(a, y), loss.gradient(a, y) * a)
+    np.testing.assert_allclose(loss.gradient(a, y),
+                               numeric_gradient(lambda t: loss.value(t, y), a), rtol=1e-6)
+    assert loss.fused_activation == "exp" and loss_for_output("exp") == "poisson"
+    with pytest.raises(ValueError, match=r"poisson targets must be non-negative; y has -1.0 "
+                                         r"at row 1, column 0"):
+        loss.check_targets([[0, 1], [-1, 2]], 2)

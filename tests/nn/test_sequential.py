@@ -157,6 +157,27 @@ def test_weights_config_and_copy():
     assert f64.dtype == np.float64 and net.dtype == np.float32
 
 
+def test_l2_per_sample_is_part_of_the_architecture(tmp_path, rng):
+    net = bp.mlp([3, 4, 1], output="linear", l2=0.5, seed=0)
+    net.l2_per_sample = True
+    assert net.config()["l2_per_sample"] is True and "l2_per_sample=True" in repr(net)
+    assert "l2_per_sample" not in bp.mlp([3, 4, 1], l2=0.5, seed=0).config()  # old files alike
+    net.save(tmp_path / "net.safetensors")
+    back = bp.load(tmp_path / "net.safetensors")
+    assert back.l2_per_sample and back.l2 == 0.5
+    X, y = rng.normal(size=(8, 3)), rng.normal(size=8)
+    assert back.loss_and_grads(X, y)[0] == net.loss_and_grads(X, y)[0]
+    # the coefficient of a batch: divided by its rows, or by its total weight
+    assert net.batch_l2(8) == 0.5 / 8 and net.batch_l2(8, np.full(8, 0.5)) == 0.5 / 4
+    assert net.batch_l2(8, np.zeros(8)) == 0.0
+    # validation metrics use the validation set's own size
+    J = net.evaluate(X, y)["loss"]
+    out = net.predict(X)[:, 0]
+    W = [la.params["W"] for la in net.layers]
+    expected = np.mean((out - y) ** 2) + 0.25 / 8 * sum(np.sum(w.astype(float) ** 2) for w in W)
+    assert J == pytest.approx(expected, rel=1e-5)
+
+
 def test_mlp_same_seed_same_weights():
     a, b = bp.mlp([4, 8, 1], seed=11), bp.mlp([4, 8, 1], seed=11)
     for wa, wb in zip(a.get_weights(), b.get_weights()):

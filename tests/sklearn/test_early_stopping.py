@@ -15,8 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
+import backprop as bp
 from backprop.sklearn import BackpropClassifier
 from backprop.sklearn._monitor import _EpochMonitor
+from backprop.sklearn._solvers import StochasticSolver
 from backprop.train.callbacks import History
 from helpers import no_convergence_warning
 
@@ -55,8 +57,8 @@ def test_early_stopping_restores_best_weights(monkeypatch):
         return stop
 
     monkeypatch.setattr(_EpochMonitor, "on_epoch_end", recording)
-    clf = BackpropClassifier(hidden_layer_sizes=(32,), learning_rate=0.02, early_stopping=True,
-                             n_iter_no_change=3, tol=0.0, epochs=100, random_state=0).fit(X, y)
+    clf = BackpropClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.02, early_stopping=True,
+                             n_iter_no_change=3, tol=0.0, max_iter=100, random_state=0).fit(X, y)
     scores = clf.validation_scores_
     assert len(snapshots) == len(scores) == clf.n_iter_ < 100
     best = int(np.argmax(scores))
@@ -68,8 +70,8 @@ def test_early_stopping_restores_best_weights(monkeypatch):
 
 def test_convergence_warning_only_when_epochs_run_out():
     X, y = make_blobs(80, centers=2, random_state=0)
-    with pytest.warns(ConvergenceWarning, match="epochs=3"):
-        BackpropClassifier(epochs=3, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+        BackpropClassifier(max_iter=3, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         BackpropClassifier(tol=10.0, n_iter_no_change=1, random_state=0).fit(X, y)
@@ -97,10 +99,11 @@ def _sklearn_rule(values, tol, n_iter_no_change, higher_is_better):
 
 def _monitor_rule(values, tol, n_iter_no_change, higher_is_better):
     est = SimpleNamespace(n_iter_no_change=n_iter_no_change, tol=tol, verbose=0, n_iter_=0,
-                          loss_curve_=[], validation_scores_=[])
+                          t_=0, loss_curve_=[], validation_scores_=[],
+                          _optimizer=StochasticSolver(bp.SGD(0.1), "constant", 0.5))
     scores = iter(values)
     monitor = _EpochMonitor(est, (lambda: next(scores)) if higher_is_better else None,
-                            stop=True)
+                            n_train=1, partial=False)
     for epoch, value in enumerate(values):
         if monitor.on_epoch_end(epoch, {"loss": value}, History()):
             return epoch, monitor.best_epoch

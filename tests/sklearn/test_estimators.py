@@ -14,6 +14,7 @@ from sklearn.datasets import (
     make_multilabel_classification,
     make_regression,
 )
+from sklearn.exceptions import DataConversionWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
@@ -43,7 +44,7 @@ def test_string_labels_binary_network_and_outputs():
     assert np.array_equal(clf.predict(X), clf.classes_[(z > 0).astype(int)])
     np.testing.assert_allclose(proba[:, 1], 1 / (1 + np.exp(-z)), rtol=1e-12)
     assert clf.score(X, labels) > 0.97
-    assert clf.out_activation_ == "sigmoid" and clf.n_outputs_ == 1
+    assert clf.out_activation_ == "logistic" and clf.n_outputs_ == 1  # scikit-learn's name
 
 
 @no_convergence_warning
@@ -69,7 +70,8 @@ def test_multilabel_indicator_targets():
     assert clf.classes_.tolist() == [0, 1, 2, 3]
     assert clf.network_.layers[-1].n_out == 4
     assert clf.network_.layers[-1].activation.name == "sigmoid"
-    assert clf.network_.loss.name == "binary_crossentropy"
+    # the labels' binary cross-entropies summed, as scikit-learn's multi-label log loss
+    assert clf.network_.loss.name == "multilabel_crossentropy"
     pred = clf.predict(X)
     assert pred.shape == Y.shape and pred.dtype == Y.dtype
     proba = clf.predict_proba(X)
@@ -89,43 +91,53 @@ def test_multiclass_multioutput_target_is_rejected():
     X = np.random.default_rng(0).normal(size=(20, 3))
     Y = np.column_stack([np.arange(20) % 3, np.arange(20) % 2])
     with pytest.raises(ValueError, match="multiclass-multioutput"):
-        BackpropClassifier(epochs=1).fit(X, Y)
+        BackpropClassifier(max_iter=1).fit(X, Y)
 
 
 @no_convergence_warning
-def test_regressor_multioutput_and_target_standardisation():
+def test_regressor_multioutput_half_squared_error_and_output_shapes():
     X, Y = make_regression(300, n_features=8, n_targets=3, noise=1.0, random_state=0)
-    Y = Y * [1.0, 100.0, 0.01] + [0.0, 5000.0, -3.0]  # very different scales
-    reg = BackpropRegressor(hidden_layer_sizes=(32,), epochs=150, random_state=0).fit(X, Y)
+    Y = StandardScaler().fit_transform(Y)  # the target as it is, as in scikit-learn: scale it
+    reg = BackpropRegressor(hidden_layer_sizes=(32,), max_iter=150, random_state=0).fit(X, Y)
     assert reg.network_.layers[-1].activation.name == "linear"
-    assert reg.network_.loss.name == "mse" and reg.n_outputs_ == 3
+    assert reg.network_.loss.name == "half_squared_error" and reg.n_outputs_ == 3
+    assert reg.out_activation_ == "identity"
     pred = reg.predict(X)
     assert pred.shape == Y.shape and pred.dtype == np.float64
     assert reg.score(X, Y) > 0.95
-    # an affine change of the target changes the predictions the same way (float64 run)
+    # loss_ is the cost of the last epoch: half the squared error summed over the outputs,
+    # averaged over the rows, plus (alpha / 2 n) sum ||W||^2 (one batch of all 300 rows)
+    full = BackpropRegressor(hidden_layer_sizes=(8,), batch_size=300, max_iter=1,
+                             random_state=0, learning_rate_init=1e-12).fit(X, Y)
+    half_se = 0.5 * np.sum((full.predict(X) - Y) ** 2, axis=1).mean()
+    penalty = 1e-4 / (2 * 300) * sum(np.sum(c ** 2) for c in full.coefs_)
+    assert full.loss_ == pytest.approx(half_se + penalty, rel=1e-9)
+    # a column-vector y is flattened with scikit-learn's warning, and so are predictions
     y = Y[:, 0]
-    a = BackpropRegressor(epochs=20, random_state=0, dtype="float64").fit(X, y)
-    b = BackpropRegressor(epochs=20, random_state=0, dtype="float64").fit(X, 7 * y + 300)
-    np.testing.assert_allclose(b.predict(X), 7 * a.predict(X) + 300, rtol=1e-6, atol=1e-6)
-    assert a.predict(X).shape == (300,)
-    assert BackpropRegressor(epochs=2).fit(X, y[:, None]).predict(X).shape == (300, 1)
+    assert BackpropRegressor(max_iter=2).fit(X, y).predict(X).shape == (300,)
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        assert BackpropRegressor(max_iter=2).fit(X, y[:, None]).predict(X).shape == (300,)
+    # float32 data, float32 network and predictions (as scikit-learn's MLPRegressor)
+    reg32 = BackpropRegressor(max_iter=2, random_state=0).fit(X.astype(np.float32), y)
+    assert reg32.predict(X.astype(np.float32)).dtype == np.float32
+    assert all(c.dtype == np.float32 for c in reg32.coefs_ + reg32.intercepts_)
 
 
 @no_convergence_warning
 def test_dtype_option():
     X, y = make_blobs(50, centers=2, random_state=0)
-    assert BackpropClassifier(epochs=2).fit(X, y).network_.dtype == np.float64  # auto
-    assert BackpropClassifier(epochs=2).fit(X.astype(np.float32), y).network_.dtype == \
+    assert BackpropClassifier(max_iter=2).fit(X, y).network_.dtype == np.float64  # auto
+    assert BackpropClassifier(max_iter=2).fit(X.astype(np.float32), y).network_.dtype == \
         np.float32
-    assert BackpropClassifier(epochs=2, dtype="float32").fit(X, y).network_.dtype == np.float32
-    clf = BackpropClassifier(epochs=2, dtype=np.float64).fit(X, y)
+    assert BackpropClassifier(max_iter=2, dtype="float32").fit(X, y).network_.dtype == np.float32
+    clf = BackpropClassifier(max_iter=2, dtype=np.float64).fit(X, y)
     assert all(p.dtype == np.float64 for p in clf.network_.parameters())
 
 
 @no_convergence_warning
 def test_dataframe_feature_names():
     X, y = load_wine(return_X_y=True, as_frame=True)
-    clf = BackpropClassifier(epochs=5, random_state=0).fit(X, y)
+    clf = BackpropClassifier(max_iter=5, random_state=0).fit(X, y)
     assert clf.feature_names_in_.tolist() == X.columns.tolist() and clf.n_features_in_ == 13
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(X.rename(columns={X.columns[0]: "other"}))
@@ -137,7 +149,7 @@ def test_dataframe_feature_names():
 @no_convergence_warning
 def test_pickle_round_trip_and_continued_training():
     X, y = make_blobs(80, centers=3, random_state=0)
-    clf = BackpropClassifier(hidden_layer_sizes=(8,), dropout=0.1, epochs=5,
+    clf = BackpropClassifier(hidden_layer_sizes=(8,), dropout=0.1, max_iter=5,
                              random_state=0).fit(X, y)
     copy = pickle.loads(pickle.dumps(clf))
     assert np.array_equal(copy.predict_proba(X), clf.predict_proba(X))
@@ -145,7 +157,7 @@ def test_pickle_round_trip_and_continued_training():
     clf.partial_fit(X, y)
     copy.partial_fit(X, y)  # optimizer state, dropout and shuffling generators all pickled
     assert np.array_equal(copy.predict_proba(X), clf.predict_proba(X))
-    reg = BackpropRegressor(epochs=5, random_state=0).fit(X, y.astype(float))
+    reg = BackpropRegressor(max_iter=5, random_state=0).fit(X, y.astype(float))
     assert np.array_equal(pickle.loads(pickle.dumps(reg)).predict(X), reg.predict(X))
     unfitted = pickle.loads(pickle.dumps(BackpropRegressor(alpha=0.5)))
     assert clone(unfitted).alpha == 0.5

@@ -33,7 +33,8 @@ from backprop.saving import (
     read_safetensors,
 )
 
-__all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task"]
+__all__ = ["cmd_predict", "cmd_evaluate", "cmd_inspect", "cmd_gradcheck", "model_task",
+           "model_data"]
 
 
 def model_task(net: Network) -> str:
@@ -60,7 +61,7 @@ def _source_format(source: str) -> str:
     return data_format(source)
 
 
-def _model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tuple[Dataset,
+def model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tuple[Dataset,
                                                                                     str]:
     """Load ``--data`` for a model: its feature columns by name for CSV/Parquet, built-in
     sets and NPZ files with ``feature_names`` (by width for other NPZ and IDX); the test part
@@ -128,7 +129,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.keep and _source_format(args.data) not in KEEP_FORMATS:
         raise DataError(f"{args.data}: --keep takes columns from a CSV, TSV, Parquet or NPZ "
                         f"file, and {args.data} is not one")
-    data, rows = _model_data(args, net, need_target=False)
+    data, rows = model_data(args, net, need_target=False)
     kept = None
     if args.keep:  # before the forward pass: a missing column is found without waiting
         kept = read_kept_columns(args.data, args.keep, data.X.shape[0], sep=args.sep,
@@ -171,7 +172,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     pd = optional_import("pandas")
     net = load(args.model)
-    data, rows = _model_data(args, net, need_target=True)
+    data, rows = model_data(args, net, need_target=True)
     task = model_task(net)
     print(f"model: {args.model} ({task}, {net.n_parameters()} parameters)")
     print(f"data: {rows}; target {data.target!r}")
@@ -258,7 +259,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Gradient-check a saved model on randomly drawn rows of a labelled data set."""
     net = load(args.model)
-    data, rows = _model_data(args, net, need_target=True)
+    data, rows = model_data(args, net, need_target=True)
     m = data.X.shape[0]
     n = min(args.rows, m)
     pick = np.sort(np.random.default_rng(args.seed).choice(m, size=n, replace=False))

@@ -29,11 +29,12 @@ from backprop.model import Network, mlp
 from backprop.nn.layers import Standardize
 from backprop.nn.losses import loss_for_output
 from backprop.optim import Optimizer, get_optimizer
-from backprop.plotting import plot_history, save_history_csv
+from backprop.plotting import plot_gradient_flow, plot_history, save_history_csv
 from backprop.saving import check_destination
 from backprop.train.callbacks import Callback, History
 from backprop.train.class_weight import ClassWeight, class_weights
 from backprop.train.divergence import TrainingDiverged
+from backprop.train.gradient_flow import GradientFlow
 from backprop.train.signals import SignalStop, exit_code
 
 __all__ = ["DEFAULT_LR", "OUTPUT_ACTIVATION", "cmd_train"]
@@ -69,8 +70,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             print("error: gradient check failed; not training", file=sys.stderr)
             return 1
     stopper = SignalStop()
+    # the gradient norms are measured on the first training rows, the same ones every epoch
+    flow = GradientFlow(prep.X[:256], prep.y_fit[:256]) if args.plot_gradients else None
     try:
-        history = _train(args, inner, prep, optimizer, stopper, class_weight, weights)
+        history = _train(args, inner, prep, optimizer, stopper, class_weight, weights,
+                         [] if flow is None else [flow])
     except TrainingDiverged as exc:  # the weights are the last good ones: keep them
         print(f"error: {one_line(exc)}", file=sys.stderr)
         if args.out:
@@ -84,7 +88,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     _print_summary(history, metrics, prep, scores, class_weight is not None)
     net.metadata = _metadata(args, prep, lr, history, metrics, grad_meta, scores,
                              weights_metadata(class_weight, weights, prep.data.classes))
-    _save_outputs(args, net, history, title=f"{prep.data.name}: {network_summary(inner)}")
+    _save_outputs(args, net, history, title=f"{prep.data.name}: {network_summary(inner)}",
+                  flow=flow)
     return 0
 
 
@@ -92,13 +97,14 @@ def _check_destinations(args: argparse.Namespace) -> None:
     """Refuse unwritable output paths, outputs that are inputs, and a missing matplotlib
     before any work (a checkpoint may be the one it resumes from: that is how a run goes on)."""
     check_outputs_apart({"--out": args.out, "--plot": args.plot, "--history": args.history,
-                         "--checkpoint": args.checkpoint},
+                         "--checkpoint": args.checkpoint,
+                         "--plot-gradients": args.plot_gradients},
                         {"--data": args.data, "--resume": None if args.resume == args.checkpoint
                          else args.resume})
-    for path in (args.out, args.plot, args.history, args.checkpoint):
+    for path in (args.out, args.plot, args.history, args.checkpoint, args.plot_gradients):
         if path is not None:
             check_destination(path)
-    if args.plot:
+    if args.plot or args.plot_gradients:
         optional_import("matplotlib")
 
 
@@ -162,11 +168,11 @@ def _batch_size(args: argparse.Namespace) -> int | None:
     return None if args.full_batch else args.batch_size
 
 
-def _callbacks(args: argparse.Namespace, prep: Prepared, stopper: SignalStop
-               ) -> list[Callback]:
+def _callbacks(args: argparse.Namespace, prep: Prepared, stopper: SignalStop,
+               extra: list[Callback]) -> list[Callback]:
     """The MAE in target units for a regression, plain epoch lines when stderr is not a
-    terminal, and ``stopper``."""
-    callbacks: list[Callback] = []
+    terminal, the ``extra`` ones, and ``stopper``."""
+    callbacks: list[Callback] = list(extra)
     if prep.y_scaler is not None:
         y = prep.data.y
         validation = (prep.X_val, y[prep.validation]) if len(prep.validation) else None
@@ -178,15 +184,15 @@ def _callbacks(args: argparse.Namespace, prep: Prepared, stopper: SignalStop
 
 
 def _train(args: argparse.Namespace, inner: Network, prep: Prepared, optimizer: Optimizer,
-           stopper: SignalStop, class_weight: ClassWeight, weights: np.ndarray | None
-           ) -> History:
+           stopper: SignalStop, class_weight: ClassWeight, weights: np.ndarray | None,
+           extra: list[Callback]) -> History:
     """Train ``inner`` in place, with Ctrl-C and SIGTERM stopping it at a step boundary."""
     batch = _batch_size(args)
     weighted = "" if weights is None else \
         f", {weights_text(class_weight, weights, prep.data.classes)}"
     print(f"\ntraining: {optimizer!r}, {args.epochs} epochs, batch size {batch or 'full'}"
           f"{weighted}", flush=True)
-    callbacks = _callbacks(args, prep, stopper)
+    callbacks = _callbacks(args, prep, stopper, extra)
     with stopper.installed():
         return inner.fit(prep.X, prep.y_fit, epochs=args.epochs, batch_size=batch,
                          optimizer=optimizer, seed=args.seed, callbacks=callbacks,
@@ -300,8 +306,10 @@ def _metadata(args: argparse.Namespace, prep: Prepared, lr: float, history: Hist
     return meta
 
 
-def _save_outputs(args: argparse.Namespace, net: Network, history: History, title: str) -> None:
-    """Write the model, the history CSV and the learning-curve plot that were asked for."""
+def _save_outputs(args: argparse.Namespace, net: Network, history: History, title: str,
+                  flow: GradientFlow | None = None) -> None:
+    """Write the model, the history CSV, the learning-curve plot and the gradient-flow plot
+    that were asked for."""
     if args.out:
         net.save(args.out)
         print(f"saved model: {args.out}")
@@ -311,3 +319,8 @@ def _save_outputs(args: argparse.Namespace, net: Network, history: History, titl
     if args.plot:
         plot_history(history, args.plot, title=title)
         print(f"saved plot: {args.plot}")
+    if flow is not None:
+        plot_gradient_flow(flow, args.plot_gradients, title=title)
+        print(f"gradient norm, first / last layer: {flow.first_last_ratio(0):.3g} before "
+              f"training, {flow.first_last_ratio(-1):.3g} after")
+        print(f"saved gradient-flow plot: {args.plot_gradients}")

@@ -65,6 +65,12 @@ def table_contents(src: str, fmt: str, target: str | None, features: Sequence[st
     df = read_table(src, fmt, **csv_options)
     columns = [str(c) for c in df.columns]
     df.columns = columns
+    # a column without a name and without a value (a spreadsheet's trailing separator) holds
+    # nothing: it is not a feature to refuse
+    blank = [c for c in columns if not c.strip() and df[c].isna().all()]
+    if blank:
+        df = df.drop(columns=blank)
+        columns = [c for c in columns if c not in blank]
     if target is None and require_target:
         raise DataError(f"{src}: no target column given (--target COLUMN); the file has "
                         f"{names_list(columns)}")

@@ -51,6 +51,7 @@ DATE_PARTS = ("year", "month", "day", "dayofweek")
 
 _DATE_TEXT = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
                         r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
 _DECIMAL_COMMA = re.compile(r"[-+]?\d{1,3}(\.\d{3})*,\d+|[-+]?\d+,\d+")
 _ID_NAME = re.compile(r"(^|[_\s.-])id$|^id([_\s.-]|$)|[a-z]Id$|ID$")
 #: A text column whose junk cells take at most this many distinct values is read as numbers
@@ -77,6 +78,8 @@ class ColumnPlan:
     categories: list[Any] = field(default_factory=list)
     indicator: bool = False
     missing: int = 0
+    #: numbers written with thousands separators ("52,000"): commas are removed before parsing
+    thousands: bool = False
 
     @property
     def outputs(self) -> list[str]:
@@ -127,7 +130,8 @@ class ColumnPlan:
         if self.kind == "numeric":
             if self.missing:
                 gaps += f" filled with {_number(self.fill[0])}"
-            return f"numeric{gaps}{self._indicator_note()}"
+            grouped = " (thousands separators)" if self.thousands else ""
+            return f"numeric{grouped}{gaps}{self._indicator_note()}"
         if self.kind == "date":
             return f"date, expanded to {', '.join(DATE_PARTS)}{gaps}{self._indicator_note()}"
         if self.kind == "onehot":
@@ -364,6 +368,16 @@ class TablePreprocessor:
             values[np.flatnonzero(s.notna().to_numpy())] = numbers.to_numpy(dtype=np.float64)
             return self._numeric_plan(name, values, missing, problems)
         junk_values = sorted(set(text[junk]))
+        if all(_THOUSANDS.fullmatch(v.strip()) for v in junk_values):
+            # "52,000" in a file whose decimal mark is a point: a thousands separator
+            grouped = pd.to_numeric(text.str.strip().str.replace(",", "", regex=False),
+                                    errors="coerce")
+            values = np.full(m, np.nan)
+            values[np.flatnonzero(s.notna().to_numpy())] = grouped.to_numpy(dtype=np.float64)
+            plan = self._numeric_plan(name, values, missing, problems)
+            if plan is not None and plan.kind == "numeric":
+                plan.thousands, plan.reason = True, "numbers with thousands separators"
+            return plan
         if all(_DECIMAL_COMMA.fullmatch(v.strip()) for v in junk_values):
             i = int(np.flatnonzero(s.index.isin(present.index[junk]))[0])
             problems.append(f"{name!r} holds numbers written with a decimal comma (row {i + 1}: "
@@ -534,8 +548,10 @@ class TablePreprocessor:
                                             and not types.is_complex_dtype(s.dtype)):
             values = s.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
+            sep = "," if plan.thousands else None
             num = pd.to_numeric(s.astype(object).where(~empty, None).map(
-                lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+                lambda v: (v.strip().replace(sep, "") if sep else v.strip())
+                if isinstance(v, str) else v), errors="coerce")
             bad = (num.isna().to_numpy() & ~empty)
             if bad.any():
                 rows = np.flatnonzero(bad)

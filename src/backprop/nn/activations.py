@@ -149,6 +149,8 @@ ACTIVATIONS: dict[str, Activation] = {
             init="he",
         ),
         Activation("softplus", softplus, lambda z, a: sigmoid(z), init="he"),
+        # the output of a Poisson model (the inverse of its log link); f' = f
+        Activation("exp", np.exp, lambda z, a: a.copy()),
         Activation("softmax", _softmax, None, jvp=_softmax_backward),
     )
 }

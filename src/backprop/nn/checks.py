@@ -8,12 +8,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from backprop import _kernels
 from backprop.nn.losses import Loss
 
 __all__ = ["check_X", "check_finite", "check_classes", "check_feature_names", "match_columns",
-           "check_preprocessor", "is_raw_table"]
+           "check_preprocessor", "is_raw_table", "is_sparse"]
+
+
+def is_sparse(X: object) -> bool:
+    """Whether ``X`` is a SciPy sparse matrix or array."""
+    return sp.issparse(X)
 
 Array = np.ndarray
 
@@ -27,7 +33,12 @@ def check_X(X: object, shape: int | Sequence[int] | None = None, dtype: Any = No
     when it already is).  Raises ``ValueError`` naming the shape, or the first row and column
     (or index) holding a NaN or inf.  ``finite=False`` leaves out the NaN/inf check (for a
     caller that makes it another way; see :func:`check_finite`).
+
+    A SciPy sparse matrix is accepted for a 2-D shape and returned in CSR format (rows are
+    sliced cheaply), its stored entries cast and checked; it is never densified.
     """
+    if sp.issparse(X):
+        return _check_sparse(X, shape, dtype, name)
     arr = np.asarray(X)
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
@@ -54,6 +65,36 @@ def check_X(X: object, shape: int | Sequence[int] | None = None, dtype: Any = No
     if finite:
         check_finite(arr, name)
     return arr
+
+
+def _check_sparse(X: Any, shape: int | Sequence[int] | None, dtype: Any, name: str) -> Any:
+    """:func:`check_X` for a SciPy sparse matrix: 2-D, numeric, rows, features, finite."""
+    n = None if shape is None else (
+        int(shape) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    if isinstance(n, tuple):
+        if len(n) != 1:
+            raise ValueError(f"{name} is a sparse matrix, but the first layer expects inputs "
+                             f"of shape (n_samples, {', '.join(map(str, n))})")
+        n = n[0]
+    if X.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} has no rows (shape {X.shape})")
+    if n is not None and X.shape[1] != n:
+        raise ValueError(f"{name} has {X.shape[1]} features (shape {X.shape}) but the first "
+                         f"layer expects n_in={n}")
+    X = X.tocsr()
+    if dtype is not None:
+        X = X.astype(dtype, copy=False)
+    bad = _kernels.first_nonfinite(X.data)
+    if bad is not None:
+        # the row of stored entry k is the one whose indptr range holds k
+        k = int(bad[0])
+        row = int(np.searchsorted(X.indptr, k, side="right")) - 1
+        raise ValueError(f"{name} contains {X.data[k]} at row {row}, column {X.indices[k]}")
+    return X
 
 
 def check_finite(arr: Array, name: str = "X", first_row: int = 0) -> None:

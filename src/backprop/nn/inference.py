@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from backprop.nn.checks import check_finite
+from backprop.nn.checks import check_finite, is_sparse
 from backprop.nn.layers.base import Layer
 from backprop.nn.losses import Loss
 from backprop.nn.propagation import forward_pass
@@ -36,7 +36,9 @@ def predict(layers: Sequence[Layer], X: Array, dtype: np.dtype, batch_size: int,
     result = None
     for start in range(0, m, batch_size):
         chunk = X[start:start + batch_size]
-        if chunk.dtype != dtype:
+        if is_sparse(chunk):  # the first layer multiplies the rows' stored entries only
+            chunk = chunk.astype(dtype, copy=False)
+        elif chunk.dtype != dtype:
             cast = ws.get(predict, "X", chunk.shape, dtype)
             np.copyto(cast, chunk, casting="same_kind")
             chunk = cast

@@ -1,4 +1,5 @@
-"""Cost functions ``J(a, y)``: binary cross-entropy, categorical cross-entropy, mean squared error.
+"""Cost functions ``J(a, y)``: binary cross-entropy, categorical cross-entropy, mean squared error,
+and scikit-learn's multi-label log loss, half squared error and half Poisson deviance.
 
 Every loss has ``value(a, y)`` and ``gradient(a, y) = dJ/da`` computed from the output
 activations ``a``; these are the note's formulas (for BCE, ``dJ/da = -y/a + (1-y)/(1-a)``,
@@ -10,11 +11,17 @@ gradient simplifies to ``dJ/dz = (a - y) / m``, so saturated outputs never produ
 Reductions are means, as PyTorch's ``BCEWithLogitsLoss`` (mean over all ``m * k`` entries),
 ``CrossEntropyLoss`` (mean over the ``m`` samples) and ``MSELoss`` (mean over all entries).  With
 ``sample_weight`` ``w`` of shape ``(m,)`` the mean over samples becomes ``sum(w_i J_i) / sum(w)``.
+
+The three losses of scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` that PyTorch does not
+define alike (``multilabel_crossentropy``, ``half_squared_error``, ``poisson``) *sum* over the
+``k`` outputs and average over the samples (:attr:`Loss.sum_outputs`), so that their gradient
+is scikit-learn's ``dJ/dz = (a - y) / m``.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import xlogy
 
 from backprop import _kernels
 from backprop.nn.activations import log_softmax, softplus
@@ -24,6 +31,9 @@ __all__ = [
     "BinaryCrossEntropy",
     "CategoricalCrossEntropy",
     "MeanSquaredError",
+    "MultiLabelCrossEntropy",
+    "HalfSquaredError",
+    "PoissonDeviance",
     "LOSSES",
     "get_loss", "loss_for_output"]
 
@@ -67,11 +77,14 @@ def check_sample_weight(sample_weight: object, m: int) -> Array | None:
 
 
 class Loss:
-    """Base class.  ``fused_activation`` names the output activation with the fused gradient."""
+    """Base class.  ``fused_activation`` names the output activation with the fused gradient;
+    ``sum_outputs``: the per-sample loss is the sum over the ``k`` outputs (True) or their mean
+    (False, PyTorch's reductions)."""
 
     name: str = ""
     fused_activation: str | None = None
     is_classifier: bool = False
+    sum_outputs: bool = False
 
     def check_targets(self, y: object, n_out: int, name: str = "y") -> Array:
         """Validate ``y`` for an output of width ``n_out``; return it in canonical form."""
@@ -98,6 +111,10 @@ class Loss:
     def accuracy(self, a: Array, y: Array) -> float | None:
         """Fraction of correct predictions (None for regression losses)."""
         return None
+
+    def _k(self, k: int) -> int:
+        """The number of outputs the per-sample loss averages over: ``k``, or 1 when it sums."""
+        return 1 if self.sum_outputs else k
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -141,7 +158,7 @@ class BinaryCrossEntropy(Loss):
             i, j = _first_bad(bad)
             shown = np.asarray(y).reshape(arr.shape)[i, j].item()  # as the caller wrote it
             raise ValueError(
-                f"binary_crossentropy labels must be 0 or 1; {name} has {shown!r} "
+                f"{self.name} labels must be 0 or 1; {name} has {shown!r} "
                 f"at row {i}" + (f", column {j}" if n_out > 1 else "")
             )
         return arr
@@ -152,26 +169,26 @@ class BinaryCrossEntropy(Loss):
             log_a = np.maximum(np.log(a), _LOG_FLOOR)
             log_1ma = np.maximum(np.log1p(-a), _LOG_FLOOR)
         per_entry = -(y * log_a + (1 - y) * log_1ma)
-        return _reduce(per_entry, sample_weight)
+        return _reduce(per_entry, sample_weight, self.sum_outputs)
 
     def gradient(self, a: Array, y: Array, sample_weight: Array | None = None) -> Array:
         """The note's ``dJ/da = -y/a + (1-y)/(1-a)``, divided by ``m k`` (``a`` kept off 0, 1)."""
         tiny = np.finfo(a.dtype).tiny
         a = np.clip(a, tiny, 1 - np.finfo(a.dtype).epsneg)
         m, k = a.shape
-        return (-y / a + (1 - y) / (1 - a)) * _sample_scale(m, k, sample_weight, a.dtype)
+        return (-y / a + (1 - y) / (1 - a)) * _sample_scale(m, self._k(k), sample_weight, a.dtype)
 
     def value_from_logits(self, z: Array, y: Array, sample_weight: Array | None = None) -> float:
         """``softplus(z) - y z`` per entry (equals ``-y log a - (1-y) log(1-a)``), finite for any
         finite ``z``."""
-        return _reduce(softplus(z) - y * z, sample_weight)
+        return _reduce(softplus(z) - y * z, sample_weight, self.sum_outputs)
 
     def gradient_wrt_logits(
         self, a: Array, y: Array, sample_weight: Array | None = None
     ) -> Array:
         """``dJ/dz = (a - y) / (m k)``."""
         m, k = a.shape
-        return (a - y) * _sample_scale(m, k, sample_weight, a.dtype)
+        return (a - y) * _sample_scale(m, self._k(k), sample_weight, a.dtype)
 
     def accuracy(self, a: Array, y: Array) -> float:
         """Fraction of entries with ``(a > 0.5) == y`` (per label for multi-label)."""
@@ -309,16 +326,101 @@ class MeanSquaredError(Loss):
         return 2 * (a - y) * _sample_scale(m, k, sample_weight, a.dtype)
 
 
-def _reduce(per_entry: Array, sample_weight: Array | None) -> float:
-    """Mean over entries, or the ``sample_weight``-weighted mean of the per-sample means.
+class MultiLabelCrossEntropy(BinaryCrossEntropy):
+    """scikit-learn's log loss of ``k`` sigmoid units (multi-label): the binary cross-entropies
+    of the ``k`` labels *summed*, averaged over samples; ``dJ/dz = (a - y) / m``.
+
+    For one unit it is :class:`BinaryCrossEntropy`, which averages over the labels instead.
+    """
+
+    name = "multilabel_crossentropy"
+    sum_outputs = True
+
+
+class HalfSquaredError(Loss):
+    """scikit-learn's ``squared_error``: ``J = mean_i sum_k (a_ik - y_ik)^2 / 2``;
+    ``dJ/da = (a - y) / m``.
+
+    For one output it is half of :class:`MeanSquaredError`.  (scikit-learn trains on this
+    gradient but reports ``loss_`` averaged over the ``k`` outputs.)
+    """
+
+    name = "half_squared_error"
+    sum_outputs = True
+
+    def check_targets(self, y: object, n_out: int, name: str = "y") -> Array:
+        """Targets as float (m, k)."""
+        return _as_2d_float(y, n_out, name)
+
+    def value(self, a: Array, y: Array, sample_weight: Array | None = None) -> float:
+        """Half the squared errors, summed over outputs, averaged over samples."""
+        return _reduce(0.5 * (a - y) ** 2, sample_weight, True)
+
+    def gradient(self, a: Array, y: Array, sample_weight: Array | None = None) -> Array:
+        """``(a - y) / m``."""
+        return (a - y) * _sample_scale(a.shape[0], 1, sample_weight, a.dtype)
+
+
+class PoissonDeviance(Loss):
+    """scikit-learn's ``poisson`` loss, half the Poisson deviance, with an ``exp`` output
+    (the log link): ``J = mean_i sum_k (y log(y / a) - y + a)`` for counts ``y >= 0`` and
+    rates ``a = exp(z) > 0``.
+
+    Fused with the ``exp`` output: ``J = mean(y log y - y z - y + exp(z))`` and
+    ``dJ/dz = (a - y) / m``.
+    """
+
+    name = "poisson"
+    fused_activation = "exp"
+    sum_outputs = True
+
+    def check_targets(self, y: object, n_out: int, name: str = "y") -> Array:
+        """Non-negative targets as float (m, k)."""
+        arr = _as_2d_float(y, n_out, name)
+        bad = arr < 0
+        if np.any(bad):
+            i, j = _first_bad(bad)
+            raise ValueError(f"poisson targets must be non-negative; {name} has "
+                             f"{arr[i, j].item()!r} at row {i}"
+                             + (f", column {j}" if n_out > 1 else ""))
+        return arr
+
+    def value(self, a: Array, y: Array, sample_weight: Array | None = None) -> float:
+        """``y log(y / a) - y + a`` per entry (``0 log 0 = 0``)."""
+        with np.errstate(divide="ignore"):
+            per_entry = xlogy(y, y) - xlogy(y, a) - y + a
+        return _reduce(per_entry, sample_weight, True)
+
+    def gradient(self, a: Array, y: Array, sample_weight: Array | None = None) -> Array:
+        """``dJ/da = (1 - y / a) / m`` (``a`` kept off 0)."""
+        a = np.maximum(a, np.finfo(a.dtype).tiny)
+        return (1 - y / a) * _sample_scale(a.shape[0], 1, sample_weight, a.dtype)
+
+    def value_from_logits(self, z: Array, y: Array, sample_weight: Array | None = None) -> float:
+        """``y log y - y z - y + exp(z)`` per entry."""
+        return _reduce(xlogy(y, y) - y * z - y + np.exp(z), sample_weight, True)
+
+    def gradient_wrt_logits(
+        self, a: Array, y: Array, sample_weight: Array | None = None
+    ) -> Array:
+        """``dJ/dz = (a - y) / m``."""
+        return (a - y) * _sample_scale(a.shape[0], 1, sample_weight, a.dtype)
+
+
+def _reduce(per_entry: Array, sample_weight: Array | None, sum_outputs: bool = False) -> float:
+    """Mean over entries (``sum_outputs``: the mean over rows of each row's sum), or the
+    ``sample_weight``-weighted mean of the per-sample means (sums).
 
     Accumulates in float64 (or wider: a ``longdouble`` input keeps its precision, which gradient
     checking relies on) and returns a NumPy scalar.
     """
     acc = np.promote_types(per_entry.dtype, np.float64)
-    if sample_weight is None:
+    if sample_weight is None and not sum_outputs:
         return np.mean(per_entry, dtype=acc)
-    per_sample = np.mean(per_entry, axis=1, dtype=acc)
+    reduce_row = np.sum if sum_outputs else np.mean
+    per_sample = reduce_row(per_entry, axis=1, dtype=acc)
+    if sample_weight is None:
+        return np.mean(per_sample)
     w = sample_weight.astype(acc, copy=False)
     return np.dot(w, per_sample) / w.sum()
 
@@ -328,6 +430,9 @@ LOSSES: dict[str, type[Loss]] = {
     "binary_crossentropy": BinaryCrossEntropy,
     "categorical_crossentropy": CategoricalCrossEntropy,
     "mse": MeanSquaredError,
+    "multilabel_crossentropy": MultiLabelCrossEntropy,
+    "half_squared_error": HalfSquaredError,
+    "poisson": PoissonDeviance,
 }
 _LOSS_ALIASES = {"bce": "binary_crossentropy", "ce": "categorical_crossentropy",
                  "cross_entropy": "categorical_crossentropy", "mean_squared_error": "mse"}

@@ -17,12 +17,14 @@ import numpy as np
 
 from backprop._utils import as_rng, check_int, check_non_negative
 from backprop.nn import inference, propagation, regularization, state
+from backprop.nn import trace as trace_module
 from backprop.nn.checks import (
     check_classes,
     check_feature_names,
     check_preprocessor,
     check_X,
     is_raw_table,
+    is_sparse,
     match_columns,
 )
 from backprop.nn.layers import LAYERS, Layer
@@ -49,6 +51,10 @@ class Sequential:
     l2 : float, default 0
         L2 penalty ``(l2 / 2) sum ||W||^2`` on weights (not biases), part of ``J`` and its
         gradient.
+    l2_per_sample : bool, default False
+        Divide the penalty by the total sample weight of each batch (its number of rows when
+        unweighted), as scikit-learn's ``alpha``: ``(l2 / 2 S) sum ||W||^2``.  The penalty then
+        weighs as much against each sample whatever the batch size.
     input_shape : tuple of int, optional
         The trailing shape of one input row; by default the first layer that declares one
         gives it (needed when a layer before it changes the shape, a Flatten say).
@@ -74,6 +80,7 @@ class Sequential:
         loss: str | Loss = "mse",
         l2: float = 0.0,
         *,
+        l2_per_sample: bool = False,
         input_shape: Sequence[int] | None = None,
         classes: Sequence[Any] | None = None,
         feature_names: Sequence[str] | None = None,
@@ -99,6 +106,7 @@ class Sequential:
         self.layers: list[Layer] = layers
         self.loss: Loss = get_loss(loss)
         self.l2 = float(l2)
+        self.l2_per_sample = bool(l2_per_sample)
         self._dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
         fused = self.loss.fused_activation
         if fused is not None:
@@ -194,6 +202,8 @@ class Sequential:
             "l2": self.l2,
             "dtype": str(self.dtype),
         }
+        if self.l2_per_sample:
+            config["l2_per_sample"] = True
         if self._given_input_shape is not None:
             config["input_shape"] = list(self._given_input_shape)
         return config
@@ -216,18 +226,32 @@ class Sequential:
             seed = np.random.default_rng(rng.integers(2**63))
             layers.append(LAYERS[kind].from_config(spec, dtype=dtype, seed=seed))
         return cls(layers, loss=config["loss"], l2=config.get("l2", 0.0),
+                   l2_per_sample=bool(config.get("l2_per_sample", False)),
                    input_shape=config.get("input_shape"), **kwargs)
 
     def __repr__(self) -> str:
         inner = ", ".join(map(repr, self.layers))
-        return f"{type(self).__name__}([{inner}], loss={self.loss.name!r}, l2={self.l2})"
+        per_sample = ", l2_per_sample=True" if self.l2_per_sample else ""
+        return (f"{type(self).__name__}([{inner}], loss={self.loss.name!r}, l2={self.l2}"
+                f"{per_sample})")
 
     # ----------------------------------------------------------------- forward / backward
     def check_inputs(self, X: object, name: str = "X", finite: bool = True) -> Array:
         """``X`` validated against the input shape and cast to the network's dtype (a table
-        with named columns is first matched to :attr:`feature_names` by name)."""
+        with named columns is first matched to :attr:`feature_names` by name; a SciPy sparse
+        matrix stays sparse, in CSR format, when the first layer accepts one)."""
+        self._check_sparse_input(X, name)
         return check_X(self.by_name(X, name), self.input_shape, self.dtype, name=name,
                        finite=finite)
+
+    def _check_sparse_input(self, X: object, name: str) -> None:
+        """A sparse ``X`` needs a first layer that takes one (Dense does; a Standardize
+        would densify it)."""
+        if is_sparse(X) and not self.layers[0].accepts_sparse:
+            raise ValueError(
+                f"{name} is a sparse matrix, but the first layer "
+                f"({type(self.layers[0]).__name__}) needs a dense array; pass "
+                f"{name}.toarray() if it fits in memory")
 
     def by_name(self, X: object, name: str = "X") -> object:
         """A table with named columns (a pandas DataFrame) reordered to :attr:`feature_names`,
@@ -243,6 +267,14 @@ class Sequential:
         """Forward propagation: ``(a[L], [cache[1], ..., cache[L]])`` for ``X`` of shape
         ``(m, *input_shape)``."""
         return propagation.forward_pass(self.layers, self.check_inputs(X), training)
+
+    def trace(self, X: Array, y: Array) -> trace_module.Trace:
+        """One forward and backward pass on ``X``, ``y`` with every array kept, layer by layer
+        (dropout off): what :func:`backprop.plot_backprop` draws and ``backprop explain``
+        prints; see :mod:`backprop.nn.trace`."""
+        X = self.check_inputs(X)
+        return trace_module.trace_pass(self.layers, self.loss, self.fused, X,
+                                       self.check_targets(y, X.shape[0]))
 
     def check_targets(self, y: object, m: int, name: str = "y", x_name: str = "X") -> Array:
         """Validate ``y`` against the loss and output width; ``m`` rows (of ``x_name``)
@@ -285,10 +317,11 @@ class Sequential:
         J, grads, da = propagation.backward_pass(
             self.layers, self.loss, self.fused, out, caches, y, sample_weight,
             need_input_grad, workspace)
-        if self.l2:
+        l2 = self.batch_l2(X.shape[0], sample_weight)
+        if l2:
             fused = workspace is not None
-            J += self.l2_penalty(self.l2_terms(fused))
-            regularization.add_l2_gradients(self.layers, grads, self.l2, fused)
+            J += self.l2_penalty(self.l2_terms(fused), l2)
+            regularization.add_l2_gradients(self.layers, grads, l2, fused)
         return propagation.Gradients(J, grads, out, da)
 
     def data_cost(self, out: Array, caches: list[Any], y: Array, w: Array | None) -> float:
@@ -316,12 +349,24 @@ class Sequential:
         """``||p||^2`` of every decayed parameter (see :mod:`backprop.nn.regularization`)."""
         return regularization.l2_terms(self.layers, self.dtype, fused, only)
 
-    def l2_penalty(self, terms: dict[tuple[int, str], Any] | None = None) -> float:
+    def batch_l2(self, m: int, sample_weight: Array | None = None) -> float:
+        """The L2 coefficient for a batch of ``m`` rows with these sample weights: ``l2``, or
+        with :attr:`l2_per_sample` ``l2`` divided by the batch's total weight (0 when that is
+        0: such a batch takes no step)."""
+        if not self.l2_per_sample or not self.l2:
+            return self.l2
+        total = float(m) if sample_weight is None else float(np.sum(sample_weight))
+        return self.l2 / total if total > 0 else 0.0
+
+    def l2_penalty(self, terms: dict[tuple[int, str], Any] | None = None,
+                   l2: float | None = None) -> float:
         """``(l2 / 2) sum ||W||^2`` over the decayed parameters (0 when ``l2 == 0``);
-        ``terms``: the :meth:`l2_terms` to add up, when known."""
-        if not self.l2:
+        ``terms``: the :meth:`l2_terms` to add up, when known; ``l2``: the coefficient (by
+        default :attr:`l2`; :meth:`batch_l2` gives a batch's)."""
+        l2 = self.l2 if l2 is None else l2
+        if not l2:
             return 0.0
-        return regularization.l2_penalty(self.l2, self.l2_terms() if terms is None else terms)
+        return regularization.l2_penalty(l2, self.l2_terms() if terms is None else terms)
 
     # ----------------------------------------------------------------- prediction
     def predict(self, X: Array, batch_size: int = 8192) -> Array:
@@ -330,7 +375,9 @@ class Sequential:
         (m, n_out) in the network's dtype."""
         check_int("batch_size", batch_size, 1)
         first = self.layers[0]
-        watch = first.workspace_path and first.watches_input
+        self._check_sparse_input(X, "X")
+        # a sparse X is checked on its stored entries up front (cheap), not watched
+        watch = first.workspace_path and first.watches_input and not is_sparse(X)
         # not cast here: each chunk is cast into a reused array (no copy of all of X)
         X = check_X(self.by_name(X), self.input_shape, finite=not watch)
         return inference.predict(self.layers, X, self.dtype, batch_size, watch)
@@ -370,7 +417,8 @@ class Sequential:
             y = self.check_targets(y, X.shape[0])
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
         out, caches = propagation.forward_pass(self.layers, X, False)
-        J = self.data_cost(out, caches, y, sample_weight) + self.l2_penalty()
+        J = self.data_cost(out, caches, y, sample_weight) + self.l2_penalty(
+            l2=self.batch_l2(X.shape[0], sample_weight))
         logs = {"loss": float(J)}
         acc = self.loss.accuracy(out, y)
         if acc is not None:

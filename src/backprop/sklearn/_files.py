@@ -16,6 +16,7 @@ read back is one that ``fit`` could have made.  The comparison goes through the 
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from typing import Any
@@ -29,6 +30,7 @@ from backprop.model import Network
 from backprop.model import load as load_network
 from backprop.optim import OPTIMIZERS, Optimizer, get_optimizer
 from backprop.saving import ModelFileError
+from backprop.sklearn._params import make_rng
 
 __all__ = ["ModelFileMixin", "META_KEY", "label_dtype"]
 
@@ -39,27 +41,31 @@ LABEL_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "u
                  "float16", "float32", "float64"}
 
 #: Fitted attributes stored in a model file's metadata (beside the network itself).
-SAVED_ATTRIBUTES = ("n_iter_", "loss_curve_", "validation_scores_", "best_loss_",
-                     "best_validation_score_")
+SAVED_ATTRIBUTES = ("n_iter_", "t_", "loss_", "loss_curve_", "validation_scores_",
+                    "best_loss_", "best_validation_score_")
 
 
 def _params_to_json(params: dict[str, Any]) -> dict[str, Any]:
     """Hyperparameters as JSON values (an optimizer instance as its registry name and
-    hyperparameters; a Generator/RandomState ``random_state`` as None)."""
+    hyperparameters; a Generator/RandomState ``random_state`` as None; an infinite
+    ``n_iter_no_change`` as ``"inf"``)."""
     out = dict(params)
-    opt = params["optimizer"]
+    opt = params["solver"]
     if isinstance(opt, Optimizer):
         names = [k for k, v in OPTIMIZERS.items() if type(opt) is v]
         if not names:
             raise ValueError(f"cannot save optimizer {opt!r}: {type(opt).__name__} is not in "
                              "backprop.OPTIMIZERS")
-        out["optimizer"] = {"name": names[0], "hyperparameters": opt.hyperparameters()}
+        out["solver"] = {"name": names[0], "hyperparameters": opt.hyperparameters()}
     if not isinstance(params["random_state"], numbers.Integral):
         out["random_state"] = None
     sizes = params["hidden_layer_sizes"]
     out["hidden_layer_sizes"] = (int(sizes) if isinstance(sizes, numbers.Integral)
                                  else [int(s) for s in sizes])
     out["dtype"] = "auto" if params["dtype"] == "auto" else np.dtype(params["dtype"]).name
+    if isinstance(params["n_iter_no_change"], numbers.Real) and \
+            params["n_iter_no_change"] == math.inf:
+        out["n_iter_no_change"] = "inf"  # JSON has no infinity
     return out
 
 
@@ -68,11 +74,13 @@ def _params_from_json(params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise TypeError(f"params must be an object, got {params!r}")
     out = dict(params)
-    opt = out.get("optimizer")
+    opt = out.get("solver")
     if isinstance(opt, dict):
-        out["optimizer"] = get_optimizer(opt["name"], **opt["hyperparameters"])
+        out["solver"] = get_optimizer(opt["name"], **opt["hyperparameters"])
     if isinstance(out.get("hidden_layer_sizes"), list):
         out["hidden_layer_sizes"] = tuple(out["hidden_layer_sizes"])
+    if out.get("n_iter_no_change") == "inf":
+        out["n_iter_no_change"] = math.inf
     return out
 
 
@@ -108,6 +116,7 @@ class ModelFileMixin:
             :data:`backprop.OPTIMIZERS`.
         """
         check_is_fitted(self)
+        self._sync_weights()
         if self._architecture() != self._arch:
             raise ValueError("the hyperparameters were changed since fit and no longer "
                              "describe network_; refit (or restore them) before saving")
@@ -122,7 +131,8 @@ class ModelFileMixin:
         names = getattr(self, "feature_names_in_", None)
         net = self.network_
         layers, classes = self._file_layers()
-        Network(layers, loss=net.loss, l2=net.l2, classes=classes,
+        Network(layers, loss=net.loss, l2=net.l2, l2_per_sample=net.l2_per_sample,
+                classes=classes,
                 feature_names=None if names is None else [str(n) for n in names],
                 metadata={**net.metadata, META_KEY: meta}).save(path)
 
@@ -162,19 +172,18 @@ class ModelFileMixin:
                               net.config())
         if problem is not None:
             raise ValueError(f"the hyperparameters {arch} do not describe the network: {problem}")
-        self.network_ = net
-        self._arch = arch
+        self._start(net, arch, keep=False)
         self.n_features_in_ = net.n_in
         if net.feature_names is not None:
             self.feature_names_in_ = np.asarray(net.feature_names, dtype=object)
-        self.out_activation_ = self._output_activation()
         self.n_iter_ = int(attrs["n_iter_"])
+        self.t_ = int(attrs["t_"])
         self.loss_curve_ = [float(v) for v in attrs["loss_curve_"]]
         scores = attrs["validation_scores_"]
         self.validation_scores_ = None if scores is None else [float(v) for v in scores]
-        for key in ("best_loss_", "best_validation_score_"):
+        for key in ("loss_", "best_loss_", "best_validation_score_"):
             setattr(self, key, None if attrs[key] is None else float(attrs[key]))
-        self._reset_training_state()
+        self._rng = make_rng(self.random_state)
 
 
 def _difference(described: dict[str, Any], found: dict[str, Any]) -> str | None:

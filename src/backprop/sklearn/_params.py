@@ -1,5 +1,8 @@
 """The estimators' hyperparameter rules, declared as one table and checked by one function.
 
+The names, meanings and defaults are scikit-learn's ``MLPClassifier`` / ``MLPRegressor``'s; our
+additions (``init``, ``dropout``, ``dtype``, and more ``solver`` values) come after them.
+
 As in scikit-learn's ``_parameter_constraints``, each hyperparameter has one rule; unlike it, a
 rule also *normalises* the value (``"logistic"`` -> ``"sigmoid"``, ``5`` -> ``[5]``,
 ``np.float32`` -> ``"float32"``), so that two settings that build the same network compare
@@ -19,12 +22,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from backprop._utils import check_int, check_real
+from backprop._utils import as_rng, check_int, check_real
 from backprop.nn.activations import ACTIVATIONS
 from backprop.nn.initializers import INIT_ALIASES, INITIALIZERS
 from backprop.optim import OPTIMIZERS, Optimizer
+from backprop.sklearn._init import SKLEARN_INIT
 
-__all__ = ["Rule", "OnlyWith", "PARAM_RULES", "ARCHITECTURE", "check_params"]
+__all__ = ["Rule", "OnlyWith", "PARAM_RULES", "REGRESSOR_RULES", "ARCHITECTURE",
+           "REGRESSOR_ARCHITECTURE", "SCHEDULES", "check_params", "make_rng"]
 
 Rule = Callable[[str, Any], Any]
 
@@ -84,12 +89,35 @@ def positive_ints(name: str, value: Any) -> list[int]:
                          f"got {value!r}") from None
 
 
-def optimizer(name: str, value: Any) -> Any:
-    """A name in :data:`backprop.OPTIMIZERS` (any case) or an :class:`Optimizer` template."""
-    if isinstance(value, Optimizer) or (isinstance(value, str) and value.lower() in OPTIMIZERS):
+def solver(name: str, value: Any) -> Any:
+    """``"lbfgs"``, a name in :data:`backprop.OPTIMIZERS` (any case; returned in lower case) or
+    an :class:`Optimizer` template (returned as it is)."""
+    if isinstance(value, Optimizer):
         return value
-    raise ValueError(f"{name} must be one of {sorted(OPTIMIZERS)} or a backprop.Optimizer, "
-                     f"got {value!r}")
+    if isinstance(value, str) and (value.lower() == "lbfgs" or value.lower() in OPTIMIZERS):
+        return value.lower()
+    raise ValueError(f"{name} must be 'lbfgs', one of {sorted(OPTIMIZERS)} or a "
+                     f"backprop.Optimizer, got {value!r}")
+
+
+def patience(name: str, value: Any) -> float | int:
+    """A positive int, or ``inf`` (never stop for want of improvement), as scikit-learn's
+    ``n_iter_no_change``."""
+    if isinstance(value, float | np.floating) and value == math.inf:
+        return math.inf
+    return check_int(name, value, 1, what="a positive integer or inf")
+
+
+def initializer(name: str, value: Any) -> Any:
+    """``"sklearn"`` (scikit-learn's scheme, :mod:`._init`), a name in
+    :data:`backprop.INITIALIZERS` or an alias, or None."""
+    if isinstance(value, str) and value == SKLEARN_INIT:
+        return value
+    try:
+        return choice(INITIALIZERS, aliases=INIT_ALIASES, none=True)(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be None, {SKLEARN_INIT!r} or one of "
+                         f"{sorted(INITIALIZERS) + sorted(INIT_ALIASES)}, got {value!r}") from None
 
 
 def random_state(name: str, value: Any) -> Any:
@@ -99,6 +127,14 @@ def random_state(name: str, value: Any) -> Any:
         return value
     raise ValueError(f"{name} must be None, an int, a numpy Generator or RandomState, "
                      f"got {value!r}")
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """A Generator from a checked ``random_state`` (int, Generator, RandomState or None); a
+    RandomState is drawn from once, as scikit-learn does."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state = int(random_state.randint(np.iinfo(np.int32).max))
+    return as_rng(random_state)
 
 
 def precision(name: str, value: Any) -> str:
@@ -129,30 +165,51 @@ def flag(name: str, value: Any) -> bool:
 #: scikit-learn's names for two activations, accepted as aliases.
 ACTIVATION_ALIASES = {"logistic": "sigmoid", "identity": "linear"}
 
+#: scikit-learn's learning-rate schedules (see :mod:`._solvers`).
+SCHEDULES = {"constant": None, "invscaling": None, "adaptive": None}
+
 #: One rule per hyperparameter of the estimators (every one of ``__init__``'s arguments).
 PARAM_RULES: dict[str, Rule | OnlyWith] = {
     "hidden_layer_sizes": positive_ints,
-    "activation": choice(ACTIVATIONS, aliases=ACTIVATION_ALIASES, exclude={"softmax"}),
-    "init": choice(INITIALIZERS, aliases=INIT_ALIASES, none=True),
-    "optimizer": optimizer,
-    "learning_rate": real(0.0, low_open=True),
-    "batch_size": integer(1, also=("auto", None), what="a positive integer, 'auto' or None"),
-    "epochs": integer(1),
+    # softmax and exp are output activations (of the classifier, and of the Poisson loss)
+    "activation": choice(ACTIVATIONS, aliases=ACTIVATION_ALIASES, exclude={"softmax", "exp"}),
+    "solver": solver,
     "alpha": real(0.0),
-    "dropout": real(0.0, 1.0, high_open=True),
+    "batch_size": integer(1, also=("auto", None), what="a positive integer, 'auto' or None"),
+    "learning_rate": choice(SCHEDULES),
+    "learning_rate_init": real(0.0, low_open=True),
+    "power_t": real(0.0),
+    "max_iter": integer(1),
+    "shuffle": flag,
+    "random_state": random_state,
+    "tol": real(0.0),
+    "verbose": verbosity,
+    "warm_start": flag,
+    "momentum": real(0.0, 1.0, high_open=True),
+    "nesterovs_momentum": flag,
     "early_stopping": flag,
     "validation_fraction": OnlyWith("early_stopping",
                                     real(0.0, 1.0, low_open=True, high_open=True)),
-    "n_iter_no_change": integer(1),
-    "tol": real(0.0),
-    "random_state": random_state,
-    "verbose": verbosity,
-    "warm_start": flag,
+    "beta_1": real(0.0, 1.0, high_open=True),
+    "beta_2": real(0.0, 1.0, high_open=True),
+    "epsilon": real(0.0, low_open=True),
+    "n_iter_no_change": patience,
+    "max_fun": integer(1),
+    "init": initializer,
+    "dropout": real(0.0, 1.0, high_open=True),
     "dtype": precision,
 }
 
+#: scikit-learn's regression losses (the output activation each needs: see the regressor).
+REGRESSION_LOSSES = {"squared_error": None, "poisson": None}
+
+#: The regressor's rules: the loss, then the shared ones.
+REGRESSOR_RULES: dict[str, Rule | OnlyWith] = {"loss": choice(REGRESSION_LOSSES), **PARAM_RULES}
+
 #: The hyperparameters that shape the network (``warm_start`` and model files compare them).
 ARCHITECTURE = ("hidden_layer_sizes", "activation", "init", "dropout", "dtype")
+#: The regressor's: its loss chooses the output activation too.
+REGRESSOR_ARCHITECTURE = ("loss", *ARCHITECTURE)
 
 
 def check_params(params: Mapping[str, Any], names: Iterable[str] | None = None,

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import accuracy_score
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from backprop.model import Network
@@ -22,36 +23,38 @@ __all__ = ["BackpropClassifier"]
 Array = np.ndarray
 
 
-def output_logits(network: Network, X: Array) -> Array:
-    """The output layer's pre-activations ``z[L]`` (float64, shape (n, n_outputs)) for ``X``
-    already checked by ``validate_data`` (so the network does not check it again)."""
-    return network.output_logits(X).astype(np.float64)
+def output_logits(network: Network, X: Any) -> Array:
+    """The output layer's pre-activations ``z[L]`` (shape (n, n_outputs), in the network's
+    dtype) for ``X`` already checked by ``validate_data`` (so the network does not check it
+    again)."""
+    return network.output_logits(X)
 
 
 @shared_sections(extra_attributes="""    classes_ : ndarray
         Class labels (sorted), or ``arange(n_labels)`` for multi-label targets.
 """)
 class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
-    """Multilayer-perceptron classifier trained by backpropagation, in scikit-learn's API.
+    """Multilayer-perceptron classifier trained by backpropagation: a drop-in for
+    scikit-learn's ``MLPClassifier`` (same parameters, defaults and fitted attributes).
 
     Binary targets train one sigmoid unit with binary cross-entropy, ``k > 2`` classes a softmax
     layer with categorical cross-entropy, and an ``(n, k)`` 0/1 indicator matrix (multi-label)
-    ``k`` sigmoid units with binary cross-entropy.  Labels may be of any type that
+    ``k`` sigmoid units with the sum of their binary cross-entropies (scikit-learn's log loss);
+    a target of one class trains one sigmoid unit towards it.  Labels may be of any type that
     ``numpy.unique`` can sort (ints, strings, ...); they are stored in ``classes_``.
     """
 
     _is_classifier = True
 
     # ------------------------------------------------------------------ targets
-    def _prepare_targets(self, y: Array, w: Array | None, first: bool, partial: bool,
-                         classes: Any) -> Array:
-        """Encode ``y`` for the network (0/1 floats or class indices); set ``classes_`` on the
-        first call."""
+    def _prepare_targets(self, y: Array, define: bool, partial: bool, classes: Any) -> Array:
+        """Encode ``y`` for the network (0/1 floats or class indices); with ``define`` (a
+        first fit, or a first ``partial_fit``), set ``classes_`` and the output width."""
         if y.ndim == 2 and y.shape[1] == 1:
             warnings.warn(
                 "A column-vector y was passed when a 1d array was expected. Please change the "
                 "shape of y to (n_samples,), for example using ravel().",
-                DataConversionWarning, stacklevel=4,
+                DataConversionWarning, stacklevel=5,
             )
             y = y[:, 0]
         check_classification_targets(y)
@@ -62,24 +65,18 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
                 f"y of shape {y.shape} is {kind!r}; BackpropClassifier supports one label per "
                 "sample or an (n_samples, n_labels) 0/1 indicator matrix"
             )
-        if first:
+        if define:
             self._set_classes(y, multilabel, partial, classes)
         else:
             self._check_classes(y, kind, multilabel, partial, classes)
         if multilabel:
             return y.astype(np.float64)
         codes = self._encode(y)
-        if first and not partial:
-            present = np.unique(codes if w is None else codes[w > 0])
-            if present.size < 2:
-                raise ValueError(
-                    "sample_weight leaves only one class with non-zero weight "
-                    f"({self.classes_[present[0]]!r}); at least 2 classes are needed"
-                )
         return codes.astype(np.float64) if self.n_outputs_ == 1 else codes
 
     def _set_classes(self, y: Array, multilabel: bool, partial: bool, classes: Any) -> None:
-        """``classes_`` and the output width from the first call's ``y`` (or ``classes``)."""
+        """``classes_`` and the output width from ``y`` (or, for ``partial_fit``,
+        ``classes``)."""
         if partial and classes is None and not multilabel:
             raise ValueError("classes must be passed on the first call to partial_fit")
         if multilabel:
@@ -91,15 +88,11 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
                 )
         else:
             new = unique_labels(classes if partial else y)
-            if new.size < 2:
-                raise ValueError(
-                    "BackpropClassifier needs samples of at least 2 classes, but the data "
-                    f"contains only one class: {new[0]!r}"
-                )
         self.classes_ = new
         self._multilabel = multilabel
         self._label_dtype = y.dtype
-        self.n_outputs_ = y.shape[1] if multilabel else (1 if new.size == 2 else new.size)
+        # one sigmoid unit for two classes, and for one (scikit-learn's LabelBinarizer)
+        self.n_outputs_ = y.shape[1] if multilabel else (1 if new.size <= 2 else new.size)
 
     def _check_classes(self, y: Array, kind: str, multilabel: bool, partial: bool,
                        classes: Any) -> None:
@@ -115,10 +108,10 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
             )
         if not partial and not multilabel:
             seen = unique_labels(y)
-            if not np.array_equal(seen, self.classes_):
+            if set(seen) != set(self.classes_):
                 raise ValueError(
-                    "warm_start needs y to have the same classes as the previous fit: "
-                    f"previously {self.classes_.tolist()}, now {seen.tolist()}"
+                    "warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {seen}"
                 )
 
     def _encode(self, y: Array) -> Array:
@@ -135,8 +128,16 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
     def _output_activation(self) -> str:
         return "sigmoid" if self._multilabel or self.n_outputs_ == 1 else "softmax"
 
+    def _loss_name(self) -> str:
+        if self._multilabel:
+            return "multilabel_crossentropy"
+        return "binary_crossentropy" if self.n_outputs_ == 1 else "categorical_crossentropy"
+
     # ------------------------------------------------------------------ model files
     def _file_layers(self) -> tuple[list, list]:
+        if self.classes_.size < 2 and not self._multilabel:
+            raise ValueError(f"a classifier fitted on one class ({self.classes_[0]!r}) cannot "
+                             "be saved: a model file's network predicts at least 2 classes")
         return self.network_.layers, self.classes_.tolist()
 
     def _extra_attributes(self) -> dict[str, Any]:
@@ -164,40 +165,47 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
         return net
 
     # ------------------------------------------------------------------ outputs
-    def _log_proba_arrays(self, X: Array) -> Array:
+    def _log_proba_arrays(self, X: Any) -> Array:
         """``log P`` for checked ``X``: (n, n_classes), or (n, n_labels) for multi-label."""
         z = output_logits(self.network_, X)
         if self._multilabel:
             return -softplus(-z)
+        if self.classes_.size == 1:
+            return np.zeros((z.shape[0], 1), dtype=z.dtype)  # the one class, surely
         if self.n_outputs_ == 1:
             return np.hstack([-softplus(z), -softplus(-z)])  # log sigmoid(-z), log sigmoid(z)
         return log_softmax(z)
 
-    def _proba_arrays(self, X: Array) -> Array:
+    def _proba_arrays(self, X: Any) -> Array:
         if self._multilabel or self.n_outputs_ == 1:
+            if self.classes_.size == 1 and not self._multilabel:
+                return np.ones((X.shape[0], 1), dtype=self.network_.dtype)
             z = output_logits(self.network_, X)
             return sigmoid(z) if self._multilabel else np.hstack([sigmoid(-z), sigmoid(z)])
         return np.exp(self._log_proba_arrays(X))
 
-    def _predict_arrays(self, X: Array) -> Array:
+    def _predict_arrays(self, X: Any) -> Array:
         proba = self._proba_arrays(X)
         if self._multilabel:
             return (proba > 0.5).astype(self._label_dtype)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def _score_arrays(self, X: Array, y: Array, w: Array | None) -> float:
+    def _score_arrays(self, X: Any, y: Array, w: Array | None) -> float:
         return float(accuracy_score(y, self._predict_arrays(X), sample_weight=w))
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> BackpropClassifier:
-        """Train on ``X`` of shape (n_samples, n_features) and labels ``y`` of shape
-        (n_samples,), or a 0/1 indicator of shape (n_samples, n_labels); ``sample_weight`` of
-        shape (n_samples,) makes the cost a weighted mean.  Returns ``self``."""
+        """Train on ``X`` of shape (n_samples, n_features) (an array or a SciPy sparse
+        matrix) and labels ``y`` of shape (n_samples,), or a 0/1 indicator of shape
+        (n_samples, n_labels); ``sample_weight`` of shape (n_samples,) makes the cost a
+        weighted mean.  Returns ``self``."""
         return self._fit(X, y, sample_weight, partial=False)
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None,
-                    sample_weight: Any = None) -> BackpropClassifier:
-        """One epoch over ``(X, y)``, continuing from the current weights and optimizer state.
+    @available_if(_BackpropEstimator._check_solver)
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None,
+                    classes: Any = None) -> BackpropClassifier:
+        """One epoch over ``(X, y)``, continuing from the current weights and optimizer state
+        (only for the stochastic solvers, as in scikit-learn).
 
         ``classes`` (every label that will ever occur) is required on the first call, as in
         scikit-learn, unless ``y`` is a multi-label indicator matrix.  Returns ``self``.
@@ -210,21 +218,33 @@ class BackpropClassifier(ClassifierMixin, _BackpropEstimator):
         return self._predict_arrays(self._validate_X(X))
 
     def decision_function(self, X: Any) -> Array:
-        """Output-layer logits ``z[L]`` (float64): shape (n_samples,) for two classes (positive
-        means ``classes_[1]``), else (n_samples, n_classes) or (n_samples, n_labels); the
-        probabilities are their sigmoid / softmax."""
+        """Output-layer logits ``z[L]`` (in the network's dtype): shape (n_samples,) for two
+        classes (positive means ``classes_[1]``), else (n_samples, n_classes) or
+        (n_samples, n_labels); the probabilities are their sigmoid / softmax."""
         X = self._validate_X(X)
         z = output_logits(self.network_, X)
         return z[:, 0] if self.n_outputs_ == 1 and not self._multilabel else z
 
     def predict_proba(self, X: Any) -> Array:
-        """Class probabilities (float64): shape (n_samples, n_classes), columns in the order of
-        ``classes_``; for multi-label, (n_samples, n_labels) probabilities of each label."""
+        """Class probabilities (in the network's dtype, which follows ``X``'s): shape
+        (n_samples, n_classes), columns in the order of ``classes_``; for multi-label,
+        (n_samples, n_labels) probabilities of each label."""
         return self._proba_arrays(self._validate_X(X))
 
     def predict_log_proba(self, X: Any) -> Array:
-        """Logarithm of :meth:`predict_proba`, computed stably from the output logits."""
-        return self._log_proba_arrays(self._validate_X(X))
+        """Logarithm of :meth:`predict_proba`.
+
+        Below 1/2 it is computed from the output logits, so a probability that underflows to
+        0 still has a finite logarithm; from 1/2 up it is the logarithm of the probability
+        itself, so that probabilities rounded to 1 tie here as they do in :meth:`predict_proba`
+        (and the arg-max of the two agrees, as in scikit-learn).
+        """
+        X = self._validate_X(X)
+        proba = self._proba_arrays(X)
+        log_proba = self._log_proba_arrays(X)
+        large = proba >= 0.5
+        log_proba[large] = np.log(proba[large])
+        return log_proba
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from backprop._utils import as_rng
 from backprop.data.split import stratify_labels, train_validation_split
-from backprop.nn.checks import check_feature_names
+from backprop.nn.checks import check_feature_names, is_sparse
 from backprop.nn.losses import check_sample_weight
 from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
@@ -165,7 +165,8 @@ def fit(
     X_val = y_val = None
     if validation_data is not None:
         X_val, y_val = _validation_arrays(network, validation_data)
-    X = np.ascontiguousarray(X)
+    if not is_sparse(X):  # sparse X (CSR) stays sparse: batches are its rows
+        X = np.ascontiguousarray(X)
 
     settings = None
     if checkpoint is not None or resume_from is not None:

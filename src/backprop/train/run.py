@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from backprop.nn.checks import is_sparse
 from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
 from backprop.saving.model_file import model_header
@@ -98,7 +99,7 @@ class Run:
     def diverged(self, exc: NonFiniteStep, epochs: int) -> TrainingDiverged:
         """Restore the last finite state and describe where the first NaN/inf appeared."""
         net = self.network
-        X_bad = np.array(exc.X_batch)  # a workspace array: the replay below overwrites it
+        X_bad = exc.X_batch.copy()  # a workspace array: the replay below overwrites it
         hit = None
         if math.isfinite(exc.J):
             # exc.grads are the offending step's gradients (workspace arrays, intact until the
@@ -128,7 +129,9 @@ class Run:
             what = f"the cost ({net.loss.name} of the output of layer {layer} ({kind}))"
         else:
             what = f"{where} of layer {layer} ({kind})"
-        scale = float(np.max(np.abs(X_bad))) if np.isfinite(X_bad).all() else math.inf
+        values = X_bad.data if is_sparse(X_bad) else X_bad  # a sparse batch: its entries
+        scale = (float(np.max(np.abs(values), initial=0.0)) if np.isfinite(values).all()
+                 else math.inf)
         message = (
             f"training diverged at epoch {self.epoch + 1}/{epochs}, batch {self.batch + 1}/"
             f"{self.n_batches} (step {self.global_step + 1}): {what} became {value}; "

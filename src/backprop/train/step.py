@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from backprop import _kernels
+from backprop.nn.checks import is_sparse
 from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
 
@@ -32,8 +33,8 @@ class NonFiniteStep(Exception):
 def gather(src: Array, rows: Array, ws: Workspace | None, name: str) -> Array:
     """``src[rows]``, written into the workspace's array ``name`` when there is one (no new
     array per step).  ``mode="clip"`` (the rows are valid) spares NumPy's bounds-checked
-    buffered copy."""
-    if ws is None:
+    buffered copy.  A sparse ``src`` (CSR) gives the rows' CSR matrix."""
+    if ws is None or is_sparse(src):
         return src[rows]
     out = ws.get(gather, name, (rows.size,) + src.shape[1:], src.dtype)
     return src.take(rows, axis=0, out=out, mode="clip")
@@ -77,7 +78,7 @@ def train_step(
         # every row of the batch weighs 0: its weighted mean cost would be 0/0.  It has no
         # cost and no gradient, so no step is taken, as if its rows had been dropped.
         out, _ = network.forward(X_batch, training=True)
-        return float(network.l2_penalty()), out
+        return float(network.l2_penalty(l2=network.batch_l2(X_batch.shape[0], w_batch))), out
     J, grads, out, _ = network.forward_backward(X_batch, y_batch, w_batch, training=True,
                                                 workspace=workspace)
     apply_update(network, optimizer, J, grads, X_batch)

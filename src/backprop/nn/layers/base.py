@@ -27,6 +27,9 @@ switch on a layer class:
     A JSON-able description and its inverse (weights aside).
 ``decayed``
     The parameters the network's L2 penalty applies to (weights, not biases).
+``accepts_sparse``
+    The layer takes a SciPy sparse CSR matrix as its input without densifying it (a first
+    layer fed sparse data); False for most.
 ``activation``, ``preactivation(cache)``, ``backward_from_dz``
     For a layer whose output is ``f(z)``: its activation (the network fuses sigmoid/softmax
     with their cross-entropy), the ``z`` a forward pass cached, and back-propagation from
@@ -103,6 +106,9 @@ class Layer:
     workspace_path: bool = False
     #: its workspace forward pass reports a non-finite ``z`` (``Workspace.watch_z``)
     watches_input: bool = False
+    #: ``forward`` and ``_forward`` take a SciPy sparse CSR ``a_prev`` (and ``backward`` its
+    #: cache) without densifying it
+    accepts_sparse: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -114,6 +120,9 @@ class Layer:
         elif any(name in own for name in ("forward", "backward", "backward_from_dz")):
             cls.workspace_path = False
             cls.watches_input = False
+        if any(name in own for name in ("forward", "_forward", "backward", "_backward")) \
+                and "accepts_sparse" not in own:
+            cls.accepts_sparse = False  # the parent's promise covers its own methods only
         if ("forward" in own or "_forward" in own) and "forward_perturbed" not in own:
             # a shortcut written for the parent's forward pass does not know this one
             cls.forward_perturbed = Layer.forward_perturbed

@@ -14,6 +14,10 @@ backward
         dW      = a[l-1]^T dz                 (n_in, m) @ (m, n_out) -> (n_in, n_out)
         db      = sum over samples of dz      (n_out,)
         da[l-1] = dz W^T                      (m, n_out) @ (n_out, n_in) -> (m, n_in)
+
+``a[l-1]`` may be a SciPy sparse CSR matrix (a first layer fed sparse data): both products
+with it, ``a[l-1] W`` and ``a[l-1]^T dz``, read only its stored entries and return dense arrays,
+so the input is never densified.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 
 from backprop import _kernels
 from backprop._utils import as_rng
@@ -63,6 +68,7 @@ class Dense(Layer):
 
     decayed = ("W",)
     watches_input = True
+    accepts_sparse = True
 
     def __init__(
         self,
@@ -156,7 +162,12 @@ class Dense(Layer):
         shape = (a_prev.shape[0], self.n_out)
         watch = ws.watch_z  # predict's input check (see Sequential.predict)
         out = ws.get(self, "z", shape, W.dtype)
-        if watch:
+        if sp.issparse(a_prev):
+            # a sparse input is checked for NaN/inf on its stored entries (cheap): no watch
+            ws.watch_z = watch = False
+            z = out
+            z[...] = a_prev @ W  # sparse (m, n_in) @ (n_in, n_out) -> dense (m, n_out)
+        elif watch:
             ws.watch_z = False
             # silent: a non-finite z raises NonFiniteZ, and predict either reports a NaN or
             # inf in its input or reruns the forward pass, which warns as usual
@@ -210,7 +221,11 @@ class Dense(Layer):
             }
             da_prev = dz @ W.T if need_da_prev else None  # (m, n_out) @ (n_out, n_in)
             return da_prev, grads
-        dW = np.matmul(a_prev.T, dz, out=ws.get(self, "dW", W.shape, dz.dtype))
+        dW = ws.get(self, "dW", W.shape, dz.dtype)
+        if sp.issparse(a_prev):
+            dW[...] = a_prev.T @ dz  # sparse (n_in, m) @ (m, n_out) -> dense (n_in, n_out)
+        else:
+            np.matmul(a_prev.T, dz, out=dW)
         if db is None:
             db = np.sum(dz, axis=0, out=ws.get(self, "db", self.params["b"].shape, dz.dtype))
         da_prev = None
