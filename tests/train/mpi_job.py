@@ -88,8 +88,19 @@ def case_synced_layer():
     return make, (X, y), dict(epochs=3, batch_size=12, seed=9), {}
 
 
+def case_per_sample_l2():
+    X, y = classification(seed=4)
+    w = np.random.default_rng(5).uniform(0.0, 2.0, len(y))
+    def make():
+        return bp.Network([bp.Dense(6, 10, "relu", seed=6), bp.Dense(10, 3, "softmax", seed=7)],
+                          loss="categorical_crossentropy", l2=0.5, l2_per_sample=True)
+    kw = dict(epochs=3, batch_size=16, seed=11, validation_split=0.2)
+    return make, (X, y), kw, {"sample_weight": w}
+
+
 CASES = {"softmax": case_softmax, "weighted_binary": case_weighted_binary,
-         "regression": case_regression, "synced_layer": case_synced_layer}
+         "regression": case_regression, "synced_layer": case_synced_layer,
+         "per_sample_l2": case_per_sample_l2}
 
 
 def share_of(extra, m):

@@ -222,7 +222,8 @@ def _final_metrics(net: Network, prep: SharedPrepared
             totals = procs.sum(np.concatenate([sums, support, correct]))
             scores[part] = ClassScores(support=totals[3:3 + k].astype(np.int64),
                                        correct=totals[3 + k:].astype(np.int64))
-            metrics[f"{part}_loss"] = float(totals[0] / totals[1]) + net.l2_penalty()
+            metrics[f"{part}_loss"] = float(totals[0] / totals[1]) + net.l2_penalty(
+                l2=net.batch_l2(n))
             metrics[f"{part}_accuracy"] = float(totals[2] / totals[1])
             metrics[f"{part}_balanced_accuracy"] = scores[part].balanced_accuracy
     order = ("loss", "mse", "accuracy", "balanced_accuracy", "r2")

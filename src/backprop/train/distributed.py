@@ -10,12 +10,12 @@ the counts).  One step on N processes::
     rows    = order[b B : (b+1) B]            global batch b: the same permutation of the
                                                global rows on every process (the same seed)
     process r:  its rows of the batch (those in its share) and their positions in it
-                J_r, g_r = forward, cost, backward on them     (mean over its rows, + L2)
+                J_r, g_r = forward, cost, backward on them     (mean over its rows)
                 W_r      = its rows in the batch (or their sample weights' sum)
                 buffer   = [W_r g_r | W_r J_r, W_r, rows_r, correct_r, signals_r]
     Allreduce(buffer, SUM)                     one call on one flat buffer per step
-    g = sum_r W_r g_r / sum_r W_r              the gradient of the global batch's weighted
-    J = sum_r W_r J_r / sum_r W_r              mean cost (the L2 term comes out whole)
+    g = sum_r W_r g_r / sum_r W_r + l2 W       the gradient of the global batch's weighted
+    J = sum_r W_r J_r / sum_r W_r + L2 term    mean cost; the L2 term added once, here
     optimizer.step(params, g)                  the same update on every process
 
 A process without a row in the batch sends zeros and weight 0 (it still runs the forward pass
@@ -61,7 +61,7 @@ from tqdm.auto import tqdm
 
 from backprop._utils import as_rng
 from backprop.data.split import stratify_labels, train_validation_split
-from backprop.nn import propagation
+from backprop.nn import propagation, regularization
 from backprop.nn.checks import check_feature_names, check_finite
 from backprop.nn.parallel import BatchShare, batch_share_scope
 from backprop.nn.workspace import Workspace
@@ -217,26 +217,32 @@ class DistributedRun(Run):
         share = BatchShare(self.positions, self.batch_rows, self._reduce_small)
         grads, J, correct = None, 0.0, 0.0
         with batch_share_scope(share):
+            # forward and backward as Sequential.forward_backward, without the L2 term: it is
+            # added once to the summed gradient, with the global batch's coefficient
+            out, caches = propagation.forward_pass(net.layers, Xb, True, self.ws)
             if weight > 0:
-                J, grads, out, _ = net.forward_backward(Xb, yb, wb, training=True,
-                                                        workspace=self.ws)
-                acc = net.loss.accuracy(out, yb)
-                correct = 0.0 if acc is None else acc * n_rows
-            else:  # no row (or only rows weighing 0) here: the layers still see the batch
-                out, _ = propagation.forward_pass(net.layers, Xb, True, self.ws)
-                acc = net.loss.accuracy(out, yb) if n_rows else None
-                correct = 0.0 if acc is None else acc * n_rows
+                J, grads, _ = propagation.backward_pass(net.layers, net.loss, net.fused, out,
+                                                        caches, yb, wb, False, self.ws)
+            # else: no row (or only rows weighing 0) here; the layers still saw the batch
+            acc = net.loss.accuracy(out, yb) if n_rows else None
+            correct = 0.0 if acc is None else acc * n_rows
         signum = next((s.pending for s in self.stoppers if s.pending is not None), None)
         totals = self.reducer.reduce(grads, J, weight, n_rows, correct, signum)
         for cb in self.stoppers:
             cb.agree(totals.signum)
         correct_total = totals.correct if net.loss.is_classifier else None
+        l2 = _batch_l2(net, totals.weight)
+        fused = self.ws is not None
         if totals.weight <= 0:
             # every row of the global batch weighs 0: no cost, no gradient, no step (as
             # train_step does on one process)
-            return float(net.l2_penalty()), totals.rows, correct_total
-        apply_update(net, self.optimizer, totals.cost, self.reducer.grads, Xb)
-        return totals.cost, totals.rows, correct_total
+            return float(net.l2_penalty(l2=l2)), totals.rows, correct_total
+        cost = totals.cost
+        if l2:
+            cost += net.l2_penalty(net.l2_terms(fused), l2)
+            regularization.add_l2_gradients(net.layers, self.reducer.grads, l2, fused)
+        apply_update(net, self.optimizer, cost, self.reducer.grads, Xb)
+        return cost, totals.rows, correct_total
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Process 0 writes the checkpoint (the state is the same on every process)."""
@@ -253,11 +259,20 @@ class DistributedRun(Run):
         if X_val is not None:
             val = validation_sums(net, X_val, y_val)
             total = self.procs.sum(val)
-            logs["val_loss"] = float(total[0] / total[1]) + net.l2_penalty()
+            logs["val_loss"] = float(total[0] / total[1]) + net.l2_penalty(
+                l2=_batch_l2(net, float(total[1])))
             if net.loss.is_classifier:
                 logs["val_accuracy"] = float(total[2] / total[1])
         logs["lr"] = self.optimizer.lr
         return logs
+
+
+def _batch_l2(network: Sequential, weight: float) -> float:
+    """The L2 coefficient of a global batch of total weight ``weight`` (rows, or their sample
+    weights' sum): ``Sequential.batch_l2``'s rule, from the weight summed over processes."""
+    if not network.l2_per_sample or not network.l2:
+        return network.l2
+    return network.l2 / weight if weight > 0 else 0.0
 
 
 def validation_sums(network: Sequential, X: Array, y: Array) -> Array:
