@@ -26,8 +26,29 @@ OUTPUT_PAIRS = [
     ("linear", "half_squared_error", 2, False),
     ("exp", "poisson", 2, False),
 ] + [(act, "mse", 2, False) for act in sorted(ACTIVATIONS)]
+
+
+def batchnorm_net():
+    """Dense - BatchNorm - ReLU - Dense, with gamma and beta away from 1 and 0."""
+    bn = bp.BatchNorm(5, dtype=np.float64)
+    bn.params["gamma"][:] = [1.5, 0.5, -0.8, 1.0, 2.0]
+    bn.params["beta"][:] = [0.3, -0.2, 0.1, 0.6, -0.4]
+    bn.buffers["running_mean"][:] = [0.2, -0.1, 0.3, 0.0, 0.5]
+    bn.buffers["running_var"][:] = [1.2, 0.7, 2.0, 0.9, 1.5]
+    return bp.Network(
+        [bp.Dense(3, 5, "linear", dtype=np.float64, seed=1), bn, bp.Activation("relu"),
+         bp.Dense(5, 1, "sigmoid", dtype=np.float64, seed=2)], "binary_crossentropy")
+
+
 # layer type -> a network factory that puts that layer in the middle of a small net
 LAYER_CASES = {
+    # as hidden activations and as the output, fused with its cross-entropy
+    "Activation": lambda: bp.Network(
+        [bp.Dense(3, 5, "linear", dtype=np.float64, seed=1), bp.Activation("tanh"),
+         bp.Dense(5, 1, "linear", dtype=np.float64, seed=2), bp.Activation("sigmoid")],
+        "binary_crossentropy"),
+    # in training mode: the batch statistics' paths are checked too
+    "BatchNorm": batchnorm_net,
     "Dense": lambda: bp.Network(
         [bp.Dense(3, 5, "tanh", dtype=np.float64, seed=1),
          bp.Dense(5, 1, "sigmoid", dtype=np.float64, seed=2)], "binary_crossentropy"),
@@ -122,6 +143,12 @@ def test_layers(kind, batch):
     net = LAYER_CASES[kind]()
     X = rng.normal(size=(batch, 3))
     y = rng.integers(0, 2, size=batch) if net.loss.is_classifier else rng.normal(size=batch)
+    if kind == "BatchNorm" and batch == 1:
+        # one value per channel has no batch variance: only eval mode is defined
+        with pytest.raises(ValueError, match="more than one value per channel"):
+            bp.gradient_check(net, X, y)
+        assert_passes(bp.gradient_check(net, X, y, training=False))
+        return
     assert_passes(bp.gradient_check(net, X, y))
 
 

@@ -11,8 +11,17 @@ from backprop.diagram import plot_backprop
 from backprop.export import ExportError, export_onnx
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
-from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
-from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
+from backprop.nn.activations import ACTIVATIONS, ActivationFunction, get_activation
+from backprop.nn.layers import (
+    INITIALIZERS,
+    LAYERS,
+    Activation,
+    BatchNorm,
+    Dense,
+    Dropout,
+    Layer,
+    Standardize,
+)
 from backprop.nn.losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -52,7 +61,7 @@ from backprop.train import (
 
 __all__ = [
     "ACTIVATIONS",
-    "Activation",
+    "ActivationFunction",
     "get_activation",
     "GradientCheckReport",
     "ParamCheck",
@@ -60,6 +69,8 @@ __all__ = [
     "relative_error",
     "INITIALIZERS",
     "LAYERS",
+    "Activation",
+    "BatchNorm",
     "Dense",
     "Dropout",
     "Layer",

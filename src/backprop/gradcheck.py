@@ -14,15 +14,36 @@ float64.  In float64 the difference quotient carries a rounding floor of about
 ``1e-16 * J / eps ~ 1e-10``, which alone makes any entry with ``|g| < 1e-3`` look wrong at a
 ``1e-7`` tolerance; in extended precision that floor drops below ``1e-13`` and the reported error
 measures backprop, not the checker's arithmetic.  Pass ``numeric_dtype=np.float64`` for the plain
-float64 check.  The input gradient ``dJ/dX``
-is checked the same way, so a wrong ``da_prev`` in the first layer cannot hide.  Dropout layers
-draw the same mask for every evaluation.  An entry whose perturbation moves a ReLU-family input
-``z`` across the kink at 0 (the function is not differentiable there) is counted as *skipped*.
+float64 check.
+
+A gradient that is exactly zero (a bias just before a training-mode BatchNorm, whose batch mean
+removes any constant shift) comes out of the difference quotient as rounding noise, and no
+relative error can compare noise with zero.  So when both ``|g_i|`` and ``|n_i|`` are within
+the quotient's resolution, ``64 * finfo(dtype).eps * max |J(θ ± eps e_i)| / eps`` (the costs'
+rounding, a few dozen units in the last place of a forward pass, over the step), the entry
+counts as checked with error 0: both say zero, to the precision the check has.
+
+The input gradient ``dJ/dX`` is checked the same way as the parameters, so a wrong ``da_prev``
+in the first layer cannot hide.  An entry whose
+perturbation moves a ReLU-family input ``z`` across the kink at 0 (the function is not
+differentiable there) is counted as *skipped*.
+
+Training mode and eval mode.  By default the check runs the network as ``fit`` does
+(``training=True``): Dropout layers apply a mask, the same one for every evaluation, and
+BatchNorm layers normalise with the statistics of the batch ``X``, so that ``J`` is the function
+``fit`` differentiates, the batch mean and variance included (each perturbed entry of ``X`` or
+of an earlier layer moves them; their gradient paths are part of what is checked).  A training
+pass updates BatchNorm's running statistics: every evaluation starts from the buffers as they
+were (saved once, restored before each pass), and the check runs on copies of the network, so
+the network passed in keeps its parameters and buffers.  ``training=False`` checks the network
+as ``predict`` and ``evaluate`` run it: no dropout, and BatchNorm as the fixed affine map of its
+running statistics.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +55,8 @@ from backprop.nn.sequential import Sequential
 __all__ = ["ParamCheck", "GradientCheckReport", "gradient_check", "relative_error"]
 
 Array = np.ndarray
+#: units in the last place of a cost that its forward pass's rounding stays within
+_ROUNDING_ULPS = 64
 
 
 def relative_error(g: Array, n: Array) -> Array:
@@ -117,6 +140,7 @@ def gradient_check(
     sample_weight: Array | None = None,
     check_input: bool = True,
     numeric_dtype: type | None = None,
+    training: bool = True,
 ) -> GradientCheckReport:
     """Compare every parameter's backprop gradient with central differences.
 
@@ -138,6 +162,9 @@ def gradient_check(
     numeric_dtype : dtype, optional
         Precision of the central-difference costs; default: ``longdouble`` when it is wider
         than float64, else float64.
+    training : bool, default True
+        Check the training-mode function (dropout masks, BatchNorm's batch statistics), as
+        ``fit`` uses it; False: the eval-mode one (see the module docstring).
     """
     if not eps > 0:
         raise ValueError(f"eps must be positive, got {eps!r}")
@@ -151,7 +178,8 @@ def gradient_check(
     w = check_sample_weight(sample_weight, X64.shape[0])
     for i, layer in enumerate(la for la in net64.layers if la.rng is not None):
         layer.rng = np.random.default_rng([seed, i])
-    diffs = _CentralDifferences(net64, net64.astype(numeric_dtype), X64, y, w, eps)
+    diffs = _CentralDifferences(net64, net64.astype(numeric_dtype), X64, y, w, eps,
+                                bool(training))
     grads = diffs.backprop()
     rng = np.random.default_rng(seed)
     rows = []
@@ -174,7 +202,8 @@ def _entries(n: int, max_entries: int | None, rng: np.random.Generator) -> Array
 
 
 class _CentralDifferences:
-    """The costs ``J(θ ± eps e_i)`` of one network, with fixed dropout masks.
+    """The costs ``J(θ ± eps e_i)`` of one network, with fixed dropout masks and buffers, in
+    training or eval mode.
 
     One forward pass with the fixed masks is kept; a perturbed cost then reruns only the layers
     from the perturbed one on (those before it see no change), and the perturbed layer itself
@@ -183,8 +212,9 @@ class _CentralDifferences:
     """
 
     def __init__(self, net64: Sequential, net: Sequential, X64: Array, y: Array,
-                 w: Array | None, eps: float) -> None:
+                 w: Array | None, eps: float, training: bool) -> None:
         self.net64, self.net, self.X64, self.y, self.w, self.eps = net64, net, X64, y, w, eps
+        self.training = training
         self.X = X64.astype(net.dtype)
         self.random = [(a, b) for a, b in zip(net64.layers, net.layers) if a.rng is not None]
         self.states = [a.rng.bit_generator.state for a, _ in self.random]
@@ -197,7 +227,7 @@ class _CentralDifferences:
         self.inputs, self.caches, a = [], [], self.X
         for layer in net.layers:
             self.inputs.append(a)
-            a, cache = layer.forward(a, training=True)
+            a, cache = layer.forward(a, training=training)
             self.caches.append(cache)
         # the L2 term changes only with a perturbed decayed parameter, and then only in that
         # layer's terms
@@ -217,7 +247,7 @@ class _CentralDifferences:
     def backprop(self) -> Gradients:
         """Backprop's cost, gradients and ``dJ/dX`` in float64, with the same masks."""
         self.reset_state()
-        return self.net64.forward_backward(self.X64, self.y, self.w, training=True,
+        return self.net64.forward_backward(self.X64, self.y, self.w, training=self.training,
                                            need_input_grad=True)
 
     def l2_penalty(self, layer: int, pname: str) -> float:
@@ -235,14 +265,21 @@ class _CentralDifferences:
         layers = self.net.layers
         caches, a = list(self.caches[:start]), self.inputs[start]
         for i in range(start, len(layers)):
-            shortcut = None
+            result = None
             if i == start:
-                shortcut = layers[i].forward_perturbed(a, self.caches[i], pname, idx, delta)
-            a, cache = shortcut if shortcut is not None else layers[i].forward(a, training=True)
+                result = layers[i].forward_perturbed(a, self.caches[i], pname, idx, delta)
+            if result is None:
+                result = layers[i].forward(a, training=self.training)
+            a, cache = result
             caches.append(cache)
         J = self.net.data_cost(a, caches, self.y, self.w) + self.l2_penalty(start, pname or "")
         signs = [layers[i].preactivation(caches[i]) > 0 for i in self.kinked if i >= start]
         return J, signs
+
+    def resolution(self, j_plus: Any, j_minus: Any) -> float:
+        """The smallest difference quotient that is not rounding noise of the two costs."""
+        scale = max(abs(float(j_plus)), abs(float(j_minus)))
+        return _ROUNDING_ULPS * float(np.finfo(self.net.dtype).eps) * scale / self.eps
 
     def check(self, array: Array, grad: Array, layer: int, name: str, pname: str,
               entries: Array) -> ParamCheck:
@@ -264,7 +301,10 @@ class _CentralDifferences:
                 skipped += 1
                 continue
             numeric = float((j_plus - j_minus) / (2 * self.eps))
-            err = float(relative_error(grad[idx], numeric))
+            if max(abs(grad[idx]), abs(numeric)) <= self.resolution(j_plus, j_minus):
+                err = 0.0  # both zero, to the quotient's resolution (see the module doc)
+            else:
+                err = float(relative_error(grad[idx], numeric))
             errors.append(err)
             if err > worst[0]:
                 worst = (err, tuple(int(i) for i in idx), float(grad[idx]), numeric)

@@ -15,7 +15,17 @@ from backprop.nn.workspace import Workspace
 RNG = np.random.default_rng(0)
 
 #: name -> (factory of a float64 example, the trailing input shape it takes)
+def batchnorm_example():
+    """A BatchNorm away from its initial values: gamma, beta and running statistics drawn."""
+    layer = bp.BatchNorm(4, momentum=0.2, dtype=np.float64)
+    for arr, low in zip(layer.arrays().values(), (0.5, -1.0, -1.0, 0.5)):
+        arr[...] = RNG.uniform(low, low + 1.5, size=arr.shape)
+    return layer
+
+
 EXAMPLES = {
+    "Activation": (lambda: bp.Activation("tanh"), (4,)),
+    "BatchNorm": (batchnorm_example, (4,)),
     "Dense": (lambda: bp.Dense(4, 3, "tanh", dtype=np.float64, seed=0), (4,)),
     "Dropout": (lambda: bp.Dropout(0.3, seed=0), (4,)),
     "Standardize": (lambda: bp.Standardize(RNG.normal(size=4), RNG.uniform(0.5, 2, size=4)),

@@ -118,6 +118,29 @@ def test_a_layer_without_a_converter_is_refused_before_anything_is_written(tmp_p
     net = bp.Network([bp.Dense(3, 3, seed=0), RunningMean(3), bp.Dense(3, 1, seed=1)])
     path = tmp_path / "m.onnx"
     with pytest.raises(bp.ExportError, match=r"layer 1 \(RunningMean\) cannot be exported to "
-                                             r"ONNX: no converter for it \(exportable: Dense, "):
+                                             r"ONNX: no converter for it \(exportable: "
+                                             r"Activation, BatchNorm, Dense, "):
         net.export_onnx(path)
     assert not path.exists()
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_batch_norm_in_eval_mode_and_activation_layers(batch, tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rows(200, 4, seed=8), rng.integers(0, 3, 200)
+    net = bp.Network([bp.Dense(4, 8, seed=0), bp.BatchNorm(8), bp.Activation("tanh"),
+                      bp.Dense(8, 3, seed=1), bp.Activation("softmax")],
+                     loss="categorical_crossentropy")
+    net.fit(X, y, epochs=2, batch_size=32, verbose=0, seed=0)  # running statistics move
+    assert not np.allclose(net.layers[1].buffers["running_var"], 1)
+    out, label = run(exported(net, tmp_path), {"X": X[:batch]})
+    np.testing.assert_allclose(out, net.predict(X[:batch]), atol=1e-5)
+    assert label.tolist() == net.predict_labels(X[:batch]).tolist()
+
+
+def test_every_registered_layer_can_be_exported():
+    from backprop.export import CONVERTERS
+
+    missing = sorted(name for name, cls in bp.LAYERS.items()
+                     if not any(c in CONVERTERS for c in cls.__mro__))
+    assert missing == []

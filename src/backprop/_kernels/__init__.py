@@ -18,8 +18,9 @@ kernels evaluate the same expressions in the same order and dtype as their twins
 The modules, by domain: :mod:`~backprop._kernels.registry` (registration, compilation,
 :func:`get`, :func:`disabled`), :mod:`~backprop._kernels.numerics` (finiteness checks, flat
 arrays, dtype scalars, the L2 penalty's reductions), :mod:`~backprop._kernels.optim` (the
-optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward) and
-:mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy).  This package imports
+optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward),
+:mod:`~backprop._kernels.batchnorm` (batch normalisation's statistics, affine map and backward)
+and :mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy).  This package imports
 nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky ReLU's slope)
 arrives as an argument.
 
@@ -29,7 +30,7 @@ to a non-empty value other than ``0``, or inside :func:`disabled`; callers then 
 path.
 """
 
-from backprop._kernels import dense, losses, numerics, optim, registry
+from backprop._kernels import batchnorm, dense, losses, numerics, optim, registry
 from backprop._kernels.dense import ActivationKernels, activation_kernels
 from backprop._kernels.numerics import (
     all_finite,
@@ -61,6 +62,7 @@ __all__ = [
     "smallest_normal",
     "square_floor",
     # the modules (importing them registers their kernels)
+    "batchnorm",
     "dense",
     "losses",
     "numerics",

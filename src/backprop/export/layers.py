@@ -14,7 +14,7 @@ import numpy as np
 
 from backprop.export.graph import Graph
 from backprop.nn.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
-from backprop.nn.layers import Dense, Dropout, Layer, Standardize
+from backprop.nn.layers import Activation, BatchNorm, Dense, Dropout, Layer, Standardize
 
 __all__ = ["CONVERTERS", "converter", "converter_for", "activation_nodes", "ExportError"]
 
@@ -50,8 +50,9 @@ def converter_for(layer: Layer, index: int) -> Converter:
                       f"{', '.join(sorted(c.__name__ for c in CONVERTERS))})")
 
 
-def activation_nodes(name: str, x: str, g: Graph, axis: int = -1) -> str:
-    """The nodes of activation ``name`` applied to ``x`` (``axis``: softmax's axis)."""
+def activation_nodes(name: str, x: str, g: Graph, axis: int = 1) -> str:
+    """The nodes of activation ``name`` applied to ``x`` (``axis``: softmax's, the second as
+    ours: the units of a row, the channels of an image)."""
     simple = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu", "softplus": "Softplus"}
     if name == "linear":
         return x
@@ -93,3 +94,22 @@ def _standardize(layer: Standardize, x: str, g: Graph) -> str:
     else:
         out = g.node("Div", [g.node("Sub", [wide, mean]), scale])
     return g.node("Cast", [out], hint="x32", to=g.onnx.TensorProto.FLOAT)
+
+
+@converter(Activation)
+def _activation(layer: Activation, x: str, g: Graph) -> str:
+    """An activation on its own: the same nodes as a Dense layer's."""
+    return activation_nodes(layer.activation.name, x, g)
+
+
+@converter(BatchNorm)
+def _batchnorm(layer: BatchNorm, x: str, g: Graph) -> str:
+    """Eval mode: ``gamma * (x - running_mean) / sqrt(running_var + eps) + beta``, ONNX's
+    BatchNormalization in inference form ((N, C) or (N, C, H, W))."""
+    f32 = np.float32
+    return g.node("BatchNormalization",
+                  [x, g.const("gamma", layer.params["gamma"], f32),
+                   g.const("beta", layer.params["beta"], f32),
+                   g.const("running_mean", layer.buffers["running_mean"], f32),
+                   g.const("running_var", layer.buffers["running_var"], f32)],
+                  epsilon=float(layer.eps))

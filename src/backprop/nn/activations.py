@@ -2,8 +2,8 @@
 
 Notation follows the founding note: a layer computes ``z[l] = W[l] a[l-1] + b[l]`` and
 ``a[l] = f(z[l])``.  Backward propagation needs ``dJ/dz = dJ/da * f'(z)``; every activation here
-supplies that product through :meth:`Activation.backward` (a vector-Jacobian product), so that
-softmax, whose Jacobian is not diagonal, is handled exactly rather than element-wise.
+supplies that product through :meth:`ActivationFunction.backward` (a vector-Jacobian product),
+so that softmax, whose Jacobian is not diagonal, is handled exactly rather than element-wise.
 
 Arrays have one row per sample: ``z`` and ``a`` are of shape ``(m, n)``.
 """
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "sigmoid", "softplus", "log_softmax"]
+__all__ = ["ActivationFunction", "ACTIVATIONS", "get_activation", "sigmoid", "softplus",
+           "log_softmax"]
 
 Array = np.ndarray
 
@@ -74,8 +75,9 @@ ELU_ALPHA = 1.0
 
 
 @dataclass(frozen=True)
-class Activation:
-    """An activation ``f`` with its derivative.
+class ActivationFunction:
+    """An activation ``f`` with its derivative (a record of functions; the layer that applies
+    one on its own is :class:`backprop.nn.layers.Activation`).
 
     Attributes
     ----------
@@ -121,50 +123,50 @@ class Activation:
         return super().__reduce_ex__(protocol)
 
 
-ACTIVATIONS: dict[str, Activation] = {
+ACTIVATIONS: dict[str, ActivationFunction] = {
     act.name: act
     for act in (
-        Activation("linear", lambda z: z.copy(), lambda z, a: np.ones_like(z)),
-        Activation("sigmoid", sigmoid, lambda z, a: a * (1 - a)),
-        Activation("tanh", np.tanh, lambda z, a: 1 - a * a),
-        Activation(
+        ActivationFunction("linear", lambda z: z.copy(), lambda z, a: np.ones_like(z)),
+        ActivationFunction("sigmoid", sigmoid, lambda z, a: a * (1 - a)),
+        ActivationFunction("tanh", np.tanh, lambda z, a: 1 - a * a),
+        ActivationFunction(
             "relu",
             lambda z: np.maximum(z, 0),
             lambda z, a: (z > 0).astype(z.dtype),
             init="he",
             kink=True,
         ),
-        Activation(
+        ActivationFunction(
             "leaky_relu",
             lambda z: np.where(z > 0, z, LEAKY_RELU_SLOPE * z),
             lambda z, a: np.where(z > 0, 1.0, LEAKY_RELU_SLOPE).astype(z.dtype),
             init="he",
             kink=True,
         ),
-        Activation(
+        ActivationFunction(
             # alpha * (exp(z) - 1) for z <= 0; its derivative there is a + alpha.
             "elu",
             lambda z: np.where(z > 0, z, ELU_ALPHA * np.expm1(np.minimum(z, 0))),
             lambda z, a: np.where(z > 0, 1.0, a + ELU_ALPHA).astype(z.dtype),
             init="he",
         ),
-        Activation("softplus", softplus, lambda z, a: sigmoid(z), init="he"),
+        ActivationFunction("softplus", softplus, lambda z, a: sigmoid(z), init="he"),
         # the output of a Poisson model (the inverse of its log link); f' = f
-        Activation("exp", np.exp, lambda z, a: a.copy()),
-        Activation("softmax", _softmax, None, jvp=_softmax_backward),
+        ActivationFunction("exp", np.exp, lambda z, a: a.copy()),
+        ActivationFunction("softmax", _softmax, None, jvp=_softmax_backward),
     )
 }
 
 
-def get_activation(name: str | Activation) -> Activation:
-    """Look up an activation by name (or pass an :class:`Activation` through).
+def get_activation(name: str | ActivationFunction) -> ActivationFunction:
+    """Look up an activation by name (or pass an :class:`ActivationFunction` through).
 
     Raises
     ------
     ValueError
         If ``name`` is not in :data:`ACTIVATIONS`.
     """
-    if isinstance(name, Activation):
+    if isinstance(name, ActivationFunction):
         return name
     if not isinstance(name, str):
         raise TypeError(f"activation must be a name (str), got {type(name).__name__}")

@@ -35,6 +35,12 @@ def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tup
             prev = f"layers[{i - 1}] ({type(layers[i - 1]).__name__}) returns {shape}"
             raise ValueError(f"layer sizes do not chain: {prev} but layers[{i}] "
                              f"({type(layer).__name__}) expects {tuple(want)}")
+        problem = layer.check_input_shape(shape)
+        if problem is not None:
+            prev = (f"layers[{i - 1}] ({type(layers[i - 1]).__name__}) returns {shape}" if i
+                    else f"the input shape is {shape}")
+            raise ValueError(f"layer sizes do not chain: {prev} but layers[{i}] "
+                             f"({type(layer).__name__}) {problem}")
         out = tuple(layer.output_shape(shape))
         shapes.append((shape, out))
         shape = out

@@ -17,9 +17,10 @@ switch on a layer class:
 ``rng``
     The layer's random generator when it draws (Dropout's masks), else None; its state is part
     of the network's state too.
-``input_shape`` / ``output_shape(input_shape)``
+``input_shape`` / ``output_shape(input_shape)`` / ``check_input_shape(input_shape)``
     The trailing shape (without the batch dimension) the layer accepts (None: any) and the one
-    it returns.  The network chains layers with these.
+    it returns; a layer that accepts several shapes, but not any (BatchNorm: ``(C,)`` or
+    ``(C, H, W)``), says what is wrong with one.  The network chains layers with these.
 ``param_shapes(config, dtype)``
     The shapes and dtypes of ``params`` and ``buffers`` from a config alone, so that a model
     file is checked before any array is allocated.
@@ -48,7 +49,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from backprop._utils import check_int
-from backprop.nn.activations import Activation
+from backprop.nn.activations import ActivationFunction
 
 __all__ = ["Layer", "LAYERS", "register", "check_dtype", "check_width"]
 
@@ -99,7 +100,7 @@ class Layer:
     #: the generator of a layer that draws random numbers, else None
     rng: np.random.Generator | None = None
     #: the output activation f of a layer that returns f(z), else None
-    activation: Activation | None = None
+    activation: ActivationFunction | None = None
     #: parameters the network's L2 penalty applies to
     decayed: tuple[str, ...] = ()
     #: the class has a workspace path that its public methods agree with (see the class doc)
@@ -170,6 +171,13 @@ class Layer:
     def output_shape(self, input_shape: Shape) -> Shape:
         """The trailing output shape for a trailing ``input_shape`` (the identity here)."""
         return tuple(input_shape)
+
+    def check_input_shape(self, input_shape: Shape) -> str | None:
+        """What is wrong with a trailing ``input_shape`` (BatchNorm(8) on ``(5,)``: ``"expects
+        inputs of shape (m, 8) or (m, 8, H, W)"``), or None when the layer takes it.  For a
+        layer with :attr:`input_shape` None that accepts some shapes only; the network checks
+        each layer's input with it."""
+        return None
 
     @classmethod
     def param_shapes(cls, config: dict[str, Any], dtype: Any) -> dict[str, tuple[Shape, np.dtype]]:

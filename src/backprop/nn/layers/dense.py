@@ -29,7 +29,12 @@ import scipy.sparse as sp
 
 from backprop import _kernels
 from backprop._utils import as_rng
-from backprop.nn.activations import ACTIVATIONS, LEAKY_RELU_SLOPE, Activation, get_activation
+from backprop.nn.activations import (
+    ACTIVATIONS,
+    LEAKY_RELU_SLOPE,
+    ActivationFunction,
+    get_activation,
+)
 from backprop.nn.initializers import INITIALIZERS, resolve_init
 from backprop.nn.layers.base import Layer, Shape, check_dtype, check_width, register
 from backprop.nn.workspace import NonFiniteZ, Workspace
@@ -55,7 +60,7 @@ class Dense(Layer):
     ----------
     n_in, n_out : int
         Input and output widths. ``W`` has shape ``(n_in, n_out)``, ``b`` shape ``(n_out,)``.
-    activation : str or Activation
+    activation : str or ActivationFunction
         Name in :data:`backprop.nn.activations.ACTIVATIONS`.
     init : str, optional
         Weight initialiser (``"glorot_uniform"``, ``"glorot_normal"``, ``"he_uniform"``,
@@ -74,7 +79,7 @@ class Dense(Layer):
         self,
         n_in: int,
         n_out: int,
-        activation: str | Activation = "relu",
+        activation: str | ActivationFunction = "relu",
         init: str | None = None,
         dtype: Any = np.float32,
         seed: int | np.random.Generator | None = None,
@@ -140,8 +145,8 @@ class Dense(Layer):
     # without one (the public methods above) they are plain NumPy.
 
     def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
-        """The activation's fused kernels, or None (a custom Activation object, or no kernel
-        for it); looked up once per workspace."""
+        """The activation's fused kernels, or None (a custom ActivationFunction object, or no
+        kernel for it); looked up once per workspace."""
         return ws.cached(self, "kernels", self._find_kernels, ws.inference)
 
     def _find_kernels(self, inference: bool) -> _kernels.ActivationKernels | None:
