@@ -32,9 +32,13 @@ def test_n_processes_train_the_model_of_one(n, tmp_path):
         assert sum(r[name]["rows"] for r in reports) == (120 if name == "regression" else 150)
         # every process holds the same weights, bit for bit
         assert len({r[name]["digest"] for r in reports}) == 1, name
-        # and they are one process's, to float32 rounding
-        errors = entry["relative_error"]
-        assert max(errors.values()) < 1e-5, (name, errors)
+        # and they are one process's, to float32 rounding: within 1e-5 of each array's
+        # largest entry; the bias of a Dense layer before a batch norm has a gradient of 0 but
+        # for rounding, so its entries are rounding noise itself: they stay below 1e-5
+        for key, (diff, scale) in entry["difference"].items():
+            noise = name == "batchnorm" and key == "0.b"
+            assert diff <= (1e-5 if noise else 1e-5 * scale), (name, key, diff, scale)
+            assert not noise or scale < 1e-5
         mine, ref = entry["history"], entry["reference_history"]
         assert mine.keys() == ref.keys(), name
         for key in ref:
@@ -42,7 +46,10 @@ def test_n_processes_train_the_model_of_one(n, tmp_path):
     # the cases cover validation split, validation shares and the synchronised buffer
     assert "val_accuracy" in reports[0]["softmax"]["history"]
     assert "val_loss" in reports[0]["regression"]["history"]
-    assert "0.mean" in reports[0]["synced_layer"]["relative_error"]
+    assert "0.mean" in reports[0]["synced_layer"]["difference"]
+    # synchronised batch norm: the running statistics are the global batches' too
+    assert {"1.running_mean", "1.running_var", "1.gamma"} <= set(
+        reports[0]["batchnorm"]["difference"])
 
 
 def test_resume_on_as_many_processes_is_bit_identical_and_another_number_is_refused(tmp_path):

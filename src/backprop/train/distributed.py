@@ -9,19 +9,24 @@ the counts).  One step on N processes::
 
     rows    = order[b B : (b+1) B]            global batch b: the same permutation of the
                                                global rows on every process (the same seed)
+    W       = rows in the batch (or the sum of their sample weights, which every process
+              holds: gathered once, 8 bytes per row)
     process r:  its rows of the batch (those in its share) and their positions in it
-                J_r, g_r = forward, cost, backward on them     (mean over its rows)
                 W_r      = its rows in the batch (or their sample weights' sum)
-                buffer   = [W_r g_r | W_r J_r, W_r, rows_r, correct_r, signals_r]
+                J_r, g_r = forward, cost, backward on its rows, the output gradient scaled
+                           by W_r / W: its part of the whole batch's mean cost and gradient
+                buffer   = [g_r | J_r, correct_r, signals_r]
     Allreduce(buffer, SUM)                     one call on one flat buffer per step
-    g = sum_r W_r g_r / sum_r W_r + l2 W       the gradient of the global batch's weighted
-    J = sum_r W_r J_r / sum_r W_r + L2 term    mean cost; the L2 term added once, here
+    g = sum_r g_r + l2 W,  J = sum_r J_r + L2  the global batch's; the L2 term added once
     optimizer.step(params, g)                  the same update on every process
 
-A process without a row in the batch sends zeros and weight 0 (it still runs the forward pass
-on its zero rows, so that dropout's generator, and any layer that reduces statistics through
-:mod:`backprop.nn.parallel`, stays in step).  Dropout masks are drawn for the whole global
-batch, so they are the masks of one process.
+Because every process's gradients are already its part of the whole batch's, a layer whose
+forward pass depends on the batch as a whole can join its processes' sums in the middle of
+the passes (:mod:`backprop.nn.parallel`): batch normalisation reduces its statistics, and in
+backward the two sums its input gradient needs, over the processes (synchronised batch norm).
+A process without a row of the batch still runs the forward and backward passes on its zero
+rows (they give zero gradients), so that such collective calls, and dropout's generator, stay
+in step.  Dropout masks are drawn for the whole global batch, so they are one process's masks.
 
 **The same model as one process.**  With the same seed, global batch size and data, the N-process
 run computes every quantity one process computes, with the same random draws; only the order
@@ -91,38 +96,26 @@ from backprop.train.step import apply_update, gather
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential
 
-__all__ = ["fit_on_processes", "DistributedRun", "GradientReducer", "StepTotals"]
+__all__ = ["fit_on_processes", "DistributedRun", "GradientReducer", "validation_sums"]
 
 Array = np.ndarray
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-class StepTotals:
-    """The sums over the processes that come back from a step's Allreduce."""
-
-    __slots__ = ("cost", "weight", "rows", "correct", "signum")
-
-    def __init__(self, cost: float, weight: float, rows: int, correct: float,
-                 signum: int | None) -> None:
-        self.cost, self.weight, self.rows = cost, weight, rows
-        self.correct, self.signum = correct, signum
 
 
 class GradientReducer:
     """One flat buffer holding every gradient of the network and a step's scalars, summed over
     the processes by one Allreduce.
 
-    Layout: every parameter's gradient, layer by layer in ``params`` order, then ``W J``,
-    ``W``, rows, correct predictions and one count per signal (SIGINT, SIGTERM) of the
-    processes that received it.  :attr:`grads` are views of the buffer shaped like the
-    network's gradients, which the optimizer reads after :meth:`reduce`.
+    Layout: every parameter's gradient, layer by layer in ``params`` order, then the cost,
+    the correct predictions, and one count per signal (SIGINT, SIGTERM) of the processes that
+    received it.  :attr:`grads` are views of the buffer shaped like the network's gradients,
+    which the optimizer reads after :meth:`reduce`.
     """
 
     def __init__(self, procs: Processes, network: Sequential) -> None:
         self.procs = procs
-        sizes = [p.size for p in network.parameters()]
-        self.n = sum(sizes)
-        self.buffer = np.zeros(self.n + 4 + len(_SIGNALS), dtype=network.dtype)
+        self.n = sum(p.size for p in network.parameters())
+        self.buffer = np.zeros(self.n + 2 + len(_SIGNALS), dtype=network.dtype)
         self.grads: list[dict[str, Array]] = []
         start = 0
         for layer in network.layers:
@@ -132,36 +125,30 @@ class GradientReducer:
                 start += p.size
             self.grads.append(views)
 
-    def reduce(self, grads: list[dict[str, Array]] | None, cost: float, weight: float,
-               rows: int, correct: float, signum: int | None) -> StepTotals:
-        """Sum ``weight * grads`` (zeros when None), ``weight * cost``, ``weight``, ``rows``,
-        ``correct`` and the signal over the processes; divide the gradients by the total
-        weight (when positive) and return the totals."""
+    def reduce(self, grads: list[dict[str, Array]], cost: float, correct: float,
+               signum: int | None) -> tuple[float, float, int | None]:
+        """Sum ``grads``, ``cost``, ``correct`` and the signal over the processes; the summed
+        gradients are then :attr:`grads`.  Returns ``(cost, correct, signal)`` summed (the
+        signal: the first of SIGINT, SIGTERM that some process received, or None)."""
         buf, n = self.buffer, self.n
-        if grads is None:
-            buf[:n] = 0
-        else:
-            for mine, theirs in zip(grads, self.grads):
-                for name, view in theirs.items():
-                    np.multiply(mine[name], weight, out=view)
+        for mine, theirs in zip(grads, self.grads):
+            for name, view in theirs.items():
+                np.copyto(view, mine[name], casting="same_kind")
         buf[n:] = 0
-        buf[n:n + 4] = (weight * cost if weight else 0.0, weight, rows, correct)
+        buf[n:n + 2] = (cost, correct)
         if signum is not None:
-            buf[n + 4 + _SIGNALS.index(signum)] = 1
+            buf[n + 2 + _SIGNALS.index(signum)] = 1
         self.procs.allreduce_in_place(buf)
-        total = float(buf[n + 1])
-        if total > 0:
-            buf[:n] /= buf.dtype.type(total)
-        votes = buf[n + 4:]
-        agreed = next((s for s, v in zip(_SIGNALS, votes) if v > 0), None)
-        return StepTotals(float(buf[n]) / total if total > 0 else 0.0, total,
-                          int(round(float(buf[n + 2]))), float(buf[n + 3]), agreed)
+        agreed = next((s for s, v in zip(_SIGNALS, buf[n + 2:]) if v > 0), None)
+        return float(buf[n]), float(buf[n + 1]), agreed
 
 
 class DistributedRun(Run):
     """A :class:`~backprop.train.run.Run` on one process of several: its ``X``, ``y`` are the
     process's share, starting at global row :attr:`first_row` of :attr:`m_total`; positions,
-    orders and checkpoints are global (the same on every process)."""
+    orders and checkpoints are global (the same on every process).  ``weights`` are the sample
+    weights of every row (all processes'), or None: a batch's total weight must be known
+    before its backward pass."""
 
     def __init__(self, network: Sequential, optimizer: Optimizer, rng: np.random.Generator,
                  callbacks: list[Callback], settings: dict[str, Any] | None,
@@ -169,6 +156,7 @@ class DistributedRun(Run):
         super().__init__(network, optimizer, rng, callbacks, settings)
         self.procs = procs
         self.first_row, self.m_total = first_row, m_total
+        self.weights: Array | None = None
         self.reducer = GradientReducer(procs, network)
         self.stoppers = [cb for cb in callbacks if isinstance(cb, SignalStop)]
         for cb in self.stoppers:
@@ -176,8 +164,10 @@ class DistributedRun(Run):
 
     def set_data(self, X: Array, y: Array, w: Array | None, batch_size: int | None,
                  ws: Workspace | None) -> None:
-        """This process's rows, and how the global training rows are cut into batches."""
+        """This process's rows, and how the global training rows are cut into batches; the
+        sample weights ``w`` of this process's rows are gathered from every process."""
         self.X, self.y, self.w, self.ws = X, y, w, ws
+        self.weights = None if w is None else self.procs.concatenate(w.astype(np.float64))
         self.m = self.m_total if self.train_rows is None else self.train_rows.size
         self.size = self.m if batch_size is None else batch_size
         self.n_batches = math.ceil(self.m / self.size)
@@ -193,13 +183,15 @@ class DistributedRun(Run):
 
     def batch_data(self, b: int) -> tuple[Array, Array, Array | None, int]:
         """``(X_b, y_b, w_b, rows)`` of this process's part of batch ``b``;
-        :attr:`positions` and :attr:`batch_rows` then say where its rows sit in the global
-        batch and how many rows that has."""
+        :attr:`positions`, :attr:`batch_rows` and :attr:`batch_weight` then say where its
+        rows sit in the global batch, how many rows that has and what it weighs."""
         rows = self.global_rows(b)
         lo = self.first_row
         mine = (rows >= lo) & (rows < lo + self.X.shape[0])
         self.positions = np.flatnonzero(mine)
         self.batch_rows = rows.size
+        self.batch_weight = float(rows.size if self.weights is None
+                                  else self.weights[rows].sum())
         local = rows[self.positions] - lo
         Xb, yb = gather(self.X, local, self.ws, "X"), gather(self.y, local, self.ws, "y")
         return Xb, yb, None if self.w is None else self.w[local], local.size
@@ -213,36 +205,40 @@ class DistributedRun(Run):
         together, since the cost and the update are the same everywhere)."""
         net = self.network
         Xb, yb, wb, n_rows = self.batch_data(b)
+        total = self.batch_weight
         weight = float(n_rows if wb is None else wb.sum())
         share = BatchShare(self.positions, self.batch_rows, self._reduce_small)
-        grads, J, correct = None, 0.0, 0.0
+        J, correct = 0.0, 0.0
         with batch_share_scope(share):
-            # forward and backward as Sequential.forward_backward, without the L2 term: it is
-            # added once to the summed gradient, with the global batch's coefficient
-            out, caches = propagation.forward_pass(net.layers, Xb, True, self.ws)
-            if weight > 0:
-                J, grads, _ = propagation.backward_pass(net.layers, net.loss, net.fused, out,
-                                                        caches, yb, wb, False, self.ws)
-            # else: no row (or only rows weighing 0) here; the layers still saw the batch
-            acc = net.loss.accuracy(out, yb) if n_rows else None
-            correct = 0.0 if acc is None else acc * n_rows
+            if n_rows:
+                out, caches = propagation.forward_pass(net.layers, Xb, True, self.ws)
+                # this process's part of the global batch's gradient: its rows' weighted mean
+                # cost times their share of the batch's weight (rows weighing 0 give zeros)
+                part = weight / total if total > 0 else 0.0
+                J, grads, _ = propagation.backward_pass(
+                    net.layers, net.loss, net.fused, out, caches, yb, wb if weight else None,
+                    False, self.ws, output_scale=part)
+                J *= part
+                acc = net.loss.accuracy(out, yb)
+                correct = 0.0 if acc is None else acc * n_rows
+            else:  # no row of the batch here: the layers still see it (collective calls)
+                grads = _backward_without_rows(net, Xb)
         signum = next((s.pending for s in self.stoppers if s.pending is not None), None)
-        totals = self.reducer.reduce(grads, J, weight, n_rows, correct, signum)
+        cost, correct, agreed = self.reducer.reduce(grads, J, correct, signum)
         for cb in self.stoppers:
-            cb.agree(totals.signum)
-        correct_total = totals.correct if net.loss.is_classifier else None
-        l2 = _batch_l2(net, totals.weight)
+            cb.agree(agreed)
+        correct_total = correct if net.loss.is_classifier else None
+        l2 = _batch_l2(net, total)
         fused = self.ws is not None
-        if totals.weight <= 0:
+        if total <= 0:
             # every row of the global batch weighs 0: no cost, no gradient, no step (as
             # train_step does on one process)
-            return float(net.l2_penalty(l2=l2)), totals.rows, correct_total
-        cost = totals.cost
+            return float(net.l2_penalty(l2=l2)), self.batch_rows, correct_total
         if l2:
             cost += net.l2_penalty(net.l2_terms(fused), l2)
             regularization.add_l2_gradients(net.layers, self.reducer.grads, l2, fused)
         apply_update(net, self.optimizer, cost, self.reducer.grads, Xb)
-        return cost, totals.rows, correct_total
+        return cost, self.batch_rows, correct_total
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Process 0 writes the checkpoint (the state is the same on every process)."""
@@ -265,6 +261,24 @@ class DistributedRun(Run):
                 logs["val_accuracy"] = float(total[2] / total[1])
         logs["lr"] = self.optimizer.lr
         return logs
+
+
+def _backward_without_rows(network: Sequential, X: Array) -> list[dict[str, Array]]:
+    """Zero gradients, from forward and backward passes over zero rows: a layer that reduces
+    batch statistics over the processes makes its collective calls on every process, even
+    one without a row of the batch (the plain passes: nothing to compute)."""
+    out, caches = propagation.forward_pass(network.layers, X, True)
+    layers = network.layers
+    d = np.zeros_like(out)
+    last = layers[-1]
+    grads: list[dict[str, Array]] = [{} for _ in layers]
+    if network.fused:
+        da, grads[-1] = last.backward_from_dz(d, caches[-1], True)
+    else:
+        da, grads[-1] = last.backward(d, caches[-1])
+    for i in range(len(layers) - 2, -1, -1):
+        da, grads[i] = layers[i].backward(da, caches[i])
+    return grads
 
 
 def _batch_l2(network: Sequential, weight: float) -> float:
