@@ -139,9 +139,9 @@ def test_an_error_on_one_process_ends_the_job_with_its_message(files):
     result = job(2, [*TRAIN, "--data", files / "d.npz", "--target", "label", "--epochs", "500",
                      "--no-gradcheck"], env={"BACKPROP_TEST_FAIL": "1:5"}, timeout=60)
     assert time.monotonic() - start < 30
-    assert result.returncode == 1
+    assert result.returncode == 1, (result.stdout, result.stderr)
     assert "error (process 1 of 2): injected failure at step 5; stopping all 2 processes" \
-        in result.stderr
+        in result.stderr, (result.stdout, result.stderr)
     assert "summary:" not in result.stdout
 
 

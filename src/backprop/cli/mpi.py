@@ -40,6 +40,9 @@ SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
 RANK_VARIABLES = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "MV2_COMM_WORLD_RANK")
 #: How long a process other than the first waits before printing its error and aborting.
 GRACE_SECONDS = 2.0
+#: How long a process waits between printing its error and aborting: the launcher forwards a
+#: process's output through a pipe, and an abort that comes first can lose it.
+DRAIN_SECONDS = 0.5
 
 
 def launched_size() -> int | None:
@@ -115,5 +118,6 @@ def _fail(procs: Processes, message: str, code: int, shared: bool, debug: bool) 
         traceback.print_exc()
     print(f"error{where}: {message}; stopping all {procs.size} processes", file=sys.stderr,
           flush=True)
+    time.sleep(DRAIN_SECONDS)
     procs.abort(code)
     return code
