@@ -165,3 +165,11 @@ def test_a_bad_value_in_one_share_is_one_error_naming_its_row(files, tmp_path):
     assert found and int(found[1]) <= 151 <= int(found[2]) and found[1] != "1"
     assert errors[1] == "error: " + str(npz) + ": row 171, column 'x2' holds inf; features " \
         "must be finite numbers"
+
+
+def test_commands_other_than_train_refuse_several_processes(tmp_path):
+    result = job(2, ["inspect", tmp_path / "model.st"])
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: backprop inspect runs on one process, not 2 processes: only 'train' is data "
+        "parallel; run it without mpiexec/srun"]

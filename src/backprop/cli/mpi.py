@@ -32,7 +32,8 @@ from backprop.cli.errors import one_line
 from backprop.train.processes import Processes, is_shared_error
 from backprop.train.signals import Abort, exit_code
 
-__all__ = ["launched_size", "world", "on_processes", "RANK_VARIABLES", "SIZE_VARIABLES"]
+__all__ = ["launched_size", "launched_rank", "refuse_on_processes", "world", "on_processes",
+           "RANK_VARIABLES", "SIZE_VARIABLES"]
 
 #: Variables an MPI launcher sets to the number of processes.
 SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE")
@@ -55,6 +56,28 @@ def launched_size() -> int | None:
     if any(var in os.environ for var in RANK_VARIABLES):
         return 0
     return None
+
+
+def launched_rank() -> int:
+    """This process's rank as the launcher set it (0 without a launcher)."""
+    for var in RANK_VARIABLES:
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return 0
+
+
+def refuse_on_processes(command: str) -> int | None:
+    """For a command other than ``train`` started on several processes: say once (on the
+    first) that it runs on one, and return exit code 2; None when it may run."""
+    size = launched_size()
+    if command == "train" or size is None or size == 1:
+        return None
+    if launched_rank() == 0:
+        what = f"{size} processes" if size else "several processes"
+        print(f"error: backprop {command} runs on one process, not {what}: only 'train' is "
+              "data parallel; run it without mpiexec/srun", file=sys.stderr, flush=True)
+    return 2
 
 
 def world() -> Processes | None:
