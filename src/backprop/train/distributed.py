@@ -67,7 +67,7 @@ from tqdm.auto import tqdm
 from backprop._utils import as_rng
 from backprop.data.split import stratify_labels, train_validation_split
 from backprop.nn import propagation, regularization
-from backprop.nn.checks import check_feature_names, check_finite
+from backprop.nn.checks import check_feature_names, check_finite, is_sparse
 from backprop.nn.parallel import BatchShare, batch_share_scope
 from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
@@ -452,6 +452,9 @@ def _checked_share(network: Sequential, X: Any, y: Any, sample_weight: Any,
                    where: _ShareWhere) -> tuple[Array, Array, Array | None]:
     """This process's ``X`` (rows counted globally in messages), ``y`` and weights, checked
     as ``fit`` checks them; a share may be empty."""
+    if is_sparse(X):
+        raise TypeError("sparse X is not trained on several processes yet; pass dense rows "
+                        "(X.toarray() of each share)")
     X = _checked_inputs(network, X, "X", where.first_row)
     m = X.shape[0]
     try:
