@@ -15,19 +15,19 @@ from backprop.cli import main
 def inject_failure(spec):
     from mpi4py import MPI
 
-    from backprop.train import distributed
+    from backprop.train import parallel_run
 
     rank, step = map(int, spec.split(":"))
     if MPI.COMM_WORLD.Get_rank() != rank:
         return
-    original = distributed.DistributedRun.step
+    original = parallel_run.DistributedRun.step
 
     def step_or_fail(self, b):
         if self.global_step == step:
             raise RuntimeError(f"injected failure at step {step}")
         return original(self, b)
 
-    distributed.DistributedRun.step = step_or_fail
+    parallel_run.DistributedRun.step = step_or_fail
 
 
 if __name__ == "__main__":

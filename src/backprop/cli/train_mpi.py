@@ -43,8 +43,8 @@ from backprop.model import Network
 from backprop.optim import get_optimizer
 from backprop.train.callbacks import Callback, History
 from backprop.train.class_weight import class_weights
-from backprop.train.distributed import validation_sums
 from backprop.train.divergence import TrainingDiverged
+from backprop.train.parallel_run import validation_sums
 from backprop.train.processes import Processes
 from backprop.train.signals import SignalStop, exit_code
 
