@@ -9,7 +9,7 @@ matters here) with a global batch of ``--batch-size`` rows.  The first epoch war
 caches) and is not counted.  Nothing is asserted; numbers on a shared 2-core VM are noisy.
 
     python benchmarks/bench_distributed.py [--rows 20000] [--epochs 3] [--batch-size 128]
-        [--bandwidth-gbit 10] [--latency-us 50] [--no-torch]
+        [--rounds 2] [--bandwidth-gbit 10] [--latency-us 50] [--no-torch]
 
 The Allreduce time per step is the time spent in the call: the transfer, and the wait for the
 slower process (two processes never finish their half of a batch at the same instant).  The
@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--bandwidth-gbit", type=float, default=10.0)
     parser.add_argument("--latency-us", type=float, default=50.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,8 +254,18 @@ def main() -> None:
     print(f"MLP {'-'.join(map(str, SIZES))} ({n_parameters():,} parameters), {args.rows:,} rows,"
           f" global batch {args.batch_size}, {args.epochs} timed epochs (median), one BLAS "
           f"thread per process, {os.cpu_count()} CPUs")
-    ours = {n: run_backprop(n, args) for n in (1, 2)}
+    load = os.getloadavg()[0]
+    # N = 1 and N = 2 alternate, round after round; the medians over rounds are shown
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    for _ in range(args.rounds):
+        for n in (1, 2):
+            runs[n].append(run_backprop(n, args))
+    ours = {n: {**r[0], "epoch_s": float(np.median([x["epoch_s"] for x in r])),
+                "allreduce_ms": float(np.median([x["allreduce_ms"] for x in r]))}
+            for n, r in runs.items()}
     theirs = {} if args.no_torch else {n: run_torch(n, args) for n in (1, 2)}
+    print(f"(load average {load:.1f} before, {os.getloadavg()[0]:.1f} after, on "
+          f"{os.cpu_count()} CPUs: other jobs on the machine slow the two-process runs most)")
     steps = ours[1]["steps"]
     print(f"\n{'':34}{'N=1':>10}{'N=2':>10}{'N=2 vs N=1':>12}")
     e1, e2 = ours[1]["epoch_s"], ours[2]["epoch_s"]
