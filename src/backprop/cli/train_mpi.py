@@ -61,8 +61,6 @@ def train_command(args: argparse.Namespace) -> int:
 
 def train_on_processes(args: argparse.Namespace, procs: Processes) -> int:
     """The steps of ``backprop train`` on this process of ``procs``; the exit code."""
-    if not procs.is_root:
-        args.quiet = True
     procs.on_root(lambda: _check_destinations(args))
     prep = prepare_shares(args, procs)
     data = prep.data
@@ -171,17 +169,20 @@ def _train(args: argparse.Namespace, inner: Network, prep: SharedPrepared, optim
         f", {weights_text(class_weight, weights, prep.data.classes)}"
     print(f"\ntraining: {optimizer!r}, {args.epochs} epochs, batch size {batch or 'full'} "
           f"(over all {procs.size} processes){weighted}", flush=True)
+    # the same callbacks on every process (a checkpoint records them), as process 0 decides:
+    # the others' lines go nowhere (their standard output is silenced)
+    terminal = procs.on_root(lambda: sys.stderr.isatty())
     callbacks: list[Callback] = []
     if prep.y_scaler is not None:
         callbacks.append(SharedTargetUnitsMAE(procs, prep))
-    if not args.quiet and not sys.stderr.isatty():
+    if not args.quiet and not terminal:
         callbacks.append(EpochLines(args.epochs))
     callbacks.append(stopper)
     with stopper.installed():
         return inner.fit(prep.X, prep.y_fit, epochs=args.epochs, batch_size=batch,
                          optimizer=optimizer, seed=args.seed, callbacks=callbacks,
                          class_weight=class_weight, validation_data=prep.validation_data,
-                         verbose=1 if sys.stderr.isatty() and not args.quiet else 0,
+                         verbose=1 if terminal and not args.quiet else 0,
                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
                          resume_from=args.resume, comm=procs.comm)
 

@@ -330,7 +330,9 @@ def _checked_checkpoint(procs: Processes, path: str | os.PathLike[str],
     """The checkpoint at ``path``, read by process 0 and broadcast, then compared with this
     run on every process alike (so that every process refuses, or none)."""
     ckpt = procs.on_root(lambda: load_checkpoint(path))
-    return procs.everywhere(lambda: _compared_checkpoint(procs, ckpt, path, settings, network,
+    # compared on every process, each with its own settings and callbacks (which should be
+    # the same everywhere): one that refuses makes every one refuse
+    return procs.collective(lambda: _compared_checkpoint(procs, ckpt, path, settings, network,
                                                          optimizer, callbacks, m, batch_size))
 
 
