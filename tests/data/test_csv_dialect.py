@@ -8,10 +8,17 @@ Each file is written byte for byte as the program named writes it.
 import gzip
 import re
 
+import numpy as np
 import pytest
 
-from backprop.data import DataError, csv_dialect, load_dataset, read_table
+from backprop.data import DataError, csv_dialect, read_table
+from backprop.data import load_dataset as _load_dataset
 from backprop.data.csv_dialect import parse_sep, sniff
+
+
+def load_dataset(*args, **kwargs):
+    """In float64, so that a parsed decimal is compared with the double it denotes."""
+    return _load_dataset(*args, **{"dtype": np.float64, **kwargs})
 
 # German Excel, "CSV UTF-8 (durch Trennzeichen getrennt)": a UTF-8 byte-order mark, semicolons,
 # decimal commas and CRLF line ends

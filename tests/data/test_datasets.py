@@ -18,7 +18,7 @@ def test_csv_with_string_labels(tmp_path, write):
                                        "25.5,55,dog\n3,20,bird\n")
     ds = load_dataset(path, target="kind")
     np.testing.assert_array_equal(ds.X, [[4.5, 30], [30, 60], [5, 25], [25.5, 55], [3, 20]])
-    assert ds.X.dtype == np.float64
+    assert ds.X.dtype == np.float32
     assert ds.classes == ["bird", "cat", "dog"]  # sorted original labels
     np.testing.assert_array_equal(ds.y, [1, 2, 1, 2, 0])
     assert ds.task == "multiclass" and ds.task_reason == "text labels"
@@ -137,7 +137,9 @@ def test_features_only_loading_ignores_unused_targets(tmp_path, rng, write_idx):
     path = str(tmp_path / "p.npz")
     np.savez(path, X=X, y=np.array([0.5, np.nan, 1.0]))  # would fail as a target
     ds = load_dataset(path, require_target=False)
-    np.testing.assert_array_equal(ds.X, X)
+    np.testing.assert_array_equal(ds.X, X.astype(np.float32))  # float32 unless asked
+    np.testing.assert_array_equal(load_dataset(path, require_target=False,
+                                               dtype=np.float64).X, X)
     assert ds.y is None and ds.task is None
     with pytest.raises(DataError, match=r"row 2 is empty"):
         load_dataset(path)

@@ -39,3 +39,36 @@ def test_constant_features_get_scale_one_and_map_to_zero():
 def test_unfitted_standardizer_refuses_to_transform():
     with pytest.raises(ValueError, match="Standardizer is not fitted; call fit first"):
         Standardizer().transform(np.ones((2, 2)))
+
+
+def test_standardizer_keeps_float32_and_rounds_the_float64_result_once(rng, monkeypatch):
+    import backprop.data.preprocessing as preprocessing
+
+    X = (rng.normal(1000.0, 3.0, size=(500, 6)) * [1, 10, 1e-3, 1, 1, 1]).astype(np.float32)
+    X[:, 4] = 7.0  # a constant column
+    X64 = X.astype(np.float64)
+    mean, std = X64.mean(axis=0), X64.std(axis=0)
+    reference = (X64 - mean) / feature_scale(mean, std)
+    one_block = Standardizer().fit(X)
+    np.testing.assert_array_equal(one_block.mean_, mean)  # NumPy's own float64 statistics
+    np.testing.assert_array_equal(one_block.scale_, feature_scale(mean, std))
+    monkeypatch.setattr(preprocessing, "BLOCK_BYTES", 8 * 6 * 7)  # blocks of 7 rows
+    s = Standardizer().fit(X)
+    assert s.mean_.dtype == np.float64
+    np.testing.assert_allclose(s.mean_, mean, rtol=1e-14)
+    np.testing.assert_allclose(s.scale_, feature_scale(mean, std), rtol=1e-12)
+    out = s.transform(X)
+    assert out.dtype == np.float32
+    # the float64 computation, rounded once to float32 (no float32 arithmetic on the way)
+    np.testing.assert_array_equal(out, ((X64 - s.mean_) / s.scale_).astype(np.float32))
+    np.testing.assert_allclose(out, reference, atol=1e-6)
+    same = X.copy()
+    assert s.transform(same, out=same) is same  # in place
+    np.testing.assert_array_equal(same, out)
+    back = s.inverse_transform(out)
+    assert back.dtype == np.float32
+    np.testing.assert_allclose(back, X, rtol=1e-6)
+    assert s.transform(X64).dtype == np.float64  # float64 stays float64
+    assert s.transform(X.astype(np.int64)).dtype == np.float64
+    with pytest.raises(ValueError, match=r"out must have the shape of X \(500, 6\), got \(2, 6\)"):
+        s.transform(X, out=np.empty((2, 6), np.float32))

@@ -180,5 +180,5 @@ def test_any_csv_text_gives_a_float_matrix_or_a_data_error(tmp_path_factory, tex
         except DataError as exc:
             assert str(exc).startswith(str(path)) and "\n" not in str(exc)
             continue
-        assert ds.X.ndim == 2 and ds.X.dtype == np.float64 and ds.X.shape[0] >= 1
+        assert ds.X.ndim == 2 and ds.X.dtype == np.float32 and ds.X.shape[0] >= 1
         assert np.isfinite(ds.X).all() and len(ds.feature_names) == ds.X.shape[1]

@@ -46,3 +46,38 @@ def test_stratify_labels_only_for_single_label_targets():
     assert stratify_labels(y) is y
     np.testing.assert_array_equal(stratify_labels(y[:, None]), y)
     assert stratify_labels(np.zeros((3, 2))) is None
+
+
+@pytest.mark.parametrize("sorted_first", [True, False])
+def test_group_rows_makes_each_part_a_view_of_the_same_rows(sorted_first, monkeypatch):
+    import importlib
+
+    from backprop.data import group_rows
+
+    # the module, not the function backprop.data.split that shadows it
+    monkeypatch.setattr(importlib.import_module("backprop.data.split"), "_GROUP_ROWS", 4)
+    rng = np.random.default_rng(1)
+    for m in (1, 7, 300):
+        perm = rng.permutation(m)
+        k, j = sorted(rng.integers(0, m + 1, size=2))
+        first = np.sort(perm[:k]) if sorted_first else perm[:k]
+        parts = [first, perm[k:j], perm[j:]]
+        X = rng.normal(size=(m, 3))
+        y = rng.integers(0, 5, size=m)
+        expected = [X[p] for p in parts]
+        slices = group_rows(X, parts)  # in steps of 4 rows
+        labels = y[np.concatenate(parts)]
+        for part, rows, want in zip(parts, slices, expected):
+            np.testing.assert_array_equal(X[rows], want)
+            assert np.shares_memory(X[rows], X) or len(part) == 0
+            np.testing.assert_array_equal(labels[rows], y[part])
+
+
+def test_group_rows_refuses_parts_that_are_not_a_partition():
+    from backprop.data import group_rows
+
+    X = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="parts must hold each of the 4 row indices once"):
+        group_rows(X, [np.array([0, 1]), np.array([1, 2, 3])])
+    with pytest.raises(ValueError, match="got 3 indices"):
+        group_rows(X, [np.array([0, 1]), np.array([3])])

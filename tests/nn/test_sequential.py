@@ -33,6 +33,35 @@ def test_predict_in_chunks_equals_one_pass(rng):
     np.testing.assert_allclose(net.predict(X, batch_size=64), net.predict(X), rtol=1e-15)
 
 
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
+def test_evaluate_in_chunks_equals_one_pass(rng, kind):
+    loss, out, n_out = {"binary": ("binary_crossentropy", "sigmoid", 1),
+                        "multiclass": ("categorical_crossentropy", "softmax", 3),
+                        "regression": ("mse", "linear", 2)}[kind]
+    net = bp.Network([bp.Dense(3, 8, "tanh", seed=0), bp.Dropout(0.3, seed=2),
+                      bp.Dense(8, n_out, out, seed=1)], loss=loss, l2=0.01)
+    X = rng.normal(size=(203, 3))  # float64 rows, cast a chunk at a time
+    y = {"binary": rng.integers(0, 2, 203), "multiclass": rng.integers(0, 3, 203),
+         "regression": rng.normal(size=(203, 2))}[kind]
+    w = rng.uniform(0.5, 2.0, size=203)
+    w[40:60] = 0.0  # a chunk whose rows all weigh nothing
+    for weights in (None, w):
+        whole, out_whole = net.evaluate_with_output(X, y, weights)  # one pass (8192 rows)
+        for size in (1, 20, 64, 202):
+            chunked, out_chunked = net.evaluate_with_output(X, y, weights, batch_size=size)
+            # BLAS may round a matmul of m rows differently from one of fewer: the outputs,
+            # and so the loss, agree to float32 rounding, not bit for bit
+            assert chunked.keys() == whole.keys()
+            np.testing.assert_allclose(chunked["loss"], whole["loss"], rtol=1e-6)
+            assert chunked.get("accuracy") == whole.get("accuracy")
+            np.testing.assert_allclose(out_chunked, out_whole, rtol=1e-6, atol=1e-7)
+            assert out_chunked.dtype == np.float32
+    logs = net.evaluate(X, y, batch_size=20)
+    assert logs == net.evaluate_with_output(X, y, batch_size=20)[0]
+    with pytest.raises(ValueError, match="batch_size"):
+        net.evaluate(X, y, batch_size=0)
+
+
 def test_predict_classes_and_evaluate(rng):
     net = small_net()
     X = rng.normal(size=(20, 3))

@@ -1,8 +1,8 @@
-"""The argparse value types of the command line.
+"""The argparse value types of the command line, and checks on the parsed arguments.
 
-Each is a function ``text -> value`` that raises ``argparse.ArgumentTypeError`` with a message
-saying what was expected and quoting the text; argparse turns it into a usage error (exit 2)
-before any work is done.
+Each type is a function ``text -> value`` that raises ``argparse.ArgumentTypeError`` with a
+message saying what was expected and quoting the text; argparse turns it into a usage error
+(exit 2) before any work is done.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from collections.abc import Callable
 
 from backprop._utils import check_int, check_positive, check_real
@@ -32,6 +33,7 @@ __all__ = [
     "separator",
     "test_fraction",
     "text_encoding",
+    "shows_progress",
 ]
 
 #: The data sets ``--data`` accepts by name.
@@ -186,3 +188,9 @@ def check_outputs_apart(outputs: dict[str, str | None], inputs: dict[str, str | 
             if _same_file(path, other):
                 raise ValueError(f"{opt} and {other_opt} are the same file {path}; choose "
                                  "different paths")
+
+
+def shows_progress(args: argparse.Namespace) -> bool:
+    """Whether a long read shows a progress bar: when stderr is a terminal, unless
+    ``--quiet``."""
+    return sys.stderr.isatty() and not getattr(args, "quiet", False)

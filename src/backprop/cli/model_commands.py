@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from backprop._utils import optional_import
-from backprop.cli.args import NAMED_DATASETS, check_outputs_apart
+from backprop.cli.args import NAMED_DATASETS, check_outputs_apart, shows_progress
 from backprop.cli.class_report import class_scores, majority_warning
 from backprop.cli.describe import layer_table
 from backprop.data import DataError, Dataset, data_format, load_dataset, npz_members
@@ -65,7 +65,8 @@ def model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tup
                                                                                     str]:
     """Load ``--data`` for a model: its feature columns by name for CSV/Parquet, built-in
     sets and NPZ files with ``feature_names`` (by width for other NPZ and IDX); the test part
-    of a set with an official split.  Returns the rows to use and a description of them."""
+    of a set with an official split; the features in the model's dtype.  Returns the rows to
+    use and a description of them."""
     source = args.data
     fmt = _source_format(source)
     # columns are matched by name wherever the data names them (an NPZ may, or may not)
@@ -96,11 +97,13 @@ def model_data(args: argparse.Namespace, net: Network, need_target: bool) -> tup
             data = load_dataset(source, target=target, features=features, task=task,
                                 data_dir=args.data_dir, preprocessor=pre,
                                 classes=_class_labels(net) if task != "regression" else None,
-                                sep=args.sep, decimal=args.decimal, encoding=args.encoding)
+                                sep=args.sep, decimal=args.decimal, encoding=args.encoding,
+                                dtype=net.dtype, progress=shows_progress(args))
         else:
             data = load_dataset(source, features=features, data_dir=args.data_dir,
                                 require_target=False, preprocessor=pre, sep=args.sep,
-                                decimal=args.decimal, encoding=args.encoding)
+                                decimal=args.decimal, encoding=args.encoding,
+                                dtype=net.dtype, progress=shows_progress(args))
     for w in caught:  # unseen categories: said once, plainly, on stderr
         print(f"warning: {source}: {w.message}", file=sys.stderr)
     if data.X.shape[1] != net.n_in:

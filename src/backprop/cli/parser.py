@@ -79,6 +79,12 @@ def _add_model_command(new: _NewCommand, name: str, func: Callable[[argparse.Nam
     return p
 
 
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar while a big data file is read (it shows only on a "
+                        "terminal)")
+
+
 def _add_train(new: _NewCommand) -> None:
     train = new(
         "train",
@@ -165,7 +171,8 @@ def _add_run_args(train: argparse.ArgumentParser) -> None:
     train.add_argument("--seed", type=types.non_negative_int, default=0,
                        help="random seed (default: 0)")
     train.add_argument("--dtype", default="float32", choices=["float32", "float64"],
-                       help="training precision (default: float32)")
+                       help="training precision, and the dtype the data is read in (default: "
+                            "float32)")
 
 
 def _add_gradcheck_args(train: argparse.ArgumentParser) -> None:
@@ -196,7 +203,8 @@ def _add_output_args(train: argparse.ArgumentParser) -> None:
     train.add_argument("--resume", metavar="PATH",
                        help="continue the run saved in this checkpoint (same arguments "
                             "otherwise); the result is bit-identical to an uninterrupted run")
-    train.add_argument("--quiet", action="store_true", help="no progress output")
+    train.add_argument("--quiet", action="store_true",
+                       help="no progress output (the bars show only on a terminal)")
 
 
 def _add_predict(new: _NewCommand) -> None:
@@ -206,6 +214,7 @@ def _add_predict(new: _NewCommand) -> None:
                     "as CSV on stdout or in --output.",
         model_help="a model file from 'train --out'")
     _add_data_args(predict, True, "unused (predictions need only the features)")
+    _add_quiet(predict)
     predict.add_argument("--output", metavar="CSV", help="write the predictions here")
     predict.add_argument("--proba", action="store_true",
                          help="add a probability column per class")
@@ -221,6 +230,7 @@ def _add_evaluate(new: _NewCommand) -> None:
         description="Loss and accuracy, per-class precision/recall/F1 and the confusion matrix "
                     "of a classifier; MSE, MAE and R² of a regression model.")
     _add_data_args(evaluate, True, _TARGET_OF_A_MODEL)
+    _add_quiet(evaluate)
 
 
 def _add_inspect(new: _NewCommand) -> None:
@@ -237,6 +247,7 @@ def _add_gradcheck(new: _NewCommand) -> None:
         description="Compare backprop's gradients of a saved model with central differences "
                     "on rows of a data set.")
     _add_data_args(gcheck, True, _TARGET_OF_A_MODEL)
+    _add_quiet(gcheck)
     gcheck.add_argument("--rows", type=types.positive_int, default=32,
                         help="rows to check on, drawn at random (default: 32)")
     gcheck.add_argument("--entries", type=types.positive_int, default=100,

@@ -145,10 +145,11 @@ def _load_share(args: argparse.Namespace, procs: Processes) -> tuple[Dataset, in
     """``(data, first_row, m)``: this process's rows of the features, every row's target."""
     src = args.data
     fmt = procs.everywhere(lambda: _format(src))
+    dtype = np.dtype(args.dtype)
     if fmt not in SHARED_FORMATS:  # a named or IDX set: every process reads it, keeps a share
         data = procs.collective(lambda: load_dataset(
             src, target=args.target, features=args.features, task=args.task,
-            data_dir=args.data_dir))
+            data_dir=args.data_dir, dtype=dtype))
         m = data.X.shape[0]
         lo, hi = m * procs.rank // procs.size, m * (procs.rank + 1) // procs.size
         data.X = data.X[lo:hi]
@@ -176,6 +177,8 @@ def _load_share(args: argparse.Namespace, procs: Processes) -> tuple[Dataset, in
     y, kind, labels, reason = procs.everywhere(
         lambda: encode_target(raw, args.task, None, src, str(target)))
     sha = procs.on_root(lambda: file_sha256(src))
+    # held in the training dtype, as one process holds it (statistics are float64 of these)
+    X = X.astype(dtype, copy=False)
     data = Dataset(X, y, kind, names, labels, os.path.basename(src), target=str(target),
                    source=src, sha256=sha, task_reason=reason)
     return data, first_row, m

@@ -22,7 +22,7 @@ from backprop.cli.class_report import ClassScores, class_scores, majority_warnin
 from backprop.cli.class_weights import fit_class_weight, weights_metadata, weights_text
 from backprop.cli.describe import network_summary
 from backprop.cli.errors import one_line
-from backprop.cli.training_data import Prepared, prepare
+from backprop.cli.training_data import PARTS, Prepared, prepare
 from backprop.data import Dataset
 from backprop.gradcheck import gradient_check
 from backprop.model import Network, mlp
@@ -84,7 +84,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     net = _user_model(inner, prep)
     if history.interrupted:
         return _interrupted(args, net, history, stopper)
-    metrics, scores = _final_metrics(net, prep)
+    metrics, scores = _final_metrics(inner, prep)
     _print_summary(history, metrics, prep, scores, class_weight is not None)
     net.metadata = _metadata(args, prep, lr, history, metrics, grad_meta, scores,
                              weights_metadata(class_weight, weights, prep.data.classes))
@@ -174,9 +174,8 @@ def _callbacks(args: argparse.Namespace, prep: Prepared, stopper: SignalStop,
     terminal, the ``extra`` ones, and ``stopper``."""
     callbacks: list[Callback] = list(extra)
     if prep.y_scaler is not None:
-        y = prep.data.y
-        validation = (prep.X_val, y[prep.validation]) if len(prep.validation) else None
-        callbacks.append(TargetUnitsMAE(prep.X, y[prep.train], validation, prep.y_scaler))
+        validation = prep.part("validation") if len(prep.validation) else None
+        callbacks.append(TargetUnitsMAE(*prep.part("train"), validation, prep.y_scaler))
     if not args.quiet and not sys.stderr.isatty():  # a terminal gets fit's progress bar
         callbacks.append(EpochLines(args.epochs))
     callbacks.append(stopper)
@@ -218,28 +217,32 @@ def _interrupted(args: argparse.Namespace, net: Network, history: History,
     return exit_code(stopper.signum)
 
 
-def _final_metrics(net: Network, prep: Prepared
+def _final_metrics(inner: Network, prep: Prepared
                    ) -> tuple[dict[str, float], dict[str, ClassScores]]:
     """Loss, accuracy and balanced accuracy (classifiers) or MSE and R² (regression) of the
     final model on the train, validation (when there is one) and test rows, in original
-    units; and for a classifier, the per-class counts of each part."""
+    units; and for a classifier, the per-class counts of each part.
+
+    The rows are already standardized (in place), so the trained network scores them as the
+    saved model, whose first layer standardizes, scores raw rows; both compute the
+    standardization in float64 and round it once to the network's dtype.
+    """
     data = prep.data
     metrics: dict[str, float] = {}
     scores: dict[str, ClassScores] = {}
-    for part, idx in (("train", prep.train), ("validation", prep.validation),
-                      ("test", prep.test)):
-        if not len(idx):
+    for part in PARTS:
+        X, y = prep.part(part)
+        if not len(y):
             continue
-        X, y = data.X[idx], data.y[idx]
         if data.task == "regression":
             from sklearn.metrics import r2_score  # slow to import; only scoring needs it
 
-            pred = net.predict(X)[:, 0]
+            pred = prep.y_scaler.inverse_transform(inner.predict(X))[:, 0]
             metrics[f"{part}_mse"] = float(np.mean((pred - y) ** 2))
             metrics[f"{part}_r2"] = float(r2_score(y, pred)) if len(y) > 1 else float("nan")
         else:
-            logs, out = net.evaluate_with_output(X, y)
-            scores[part] = class_scores(y, net.classes_from_output(out), len(data.classes))
+            logs, out = inner.evaluate_with_output(X, y)
+            scores[part] = class_scores(y, inner.classes_from_output(out), len(data.classes))
             metrics[f"{part}_loss"] = logs["loss"]
             metrics[f"{part}_accuracy"] = logs["accuracy"]
             metrics[f"{part}_balanced_accuracy"] = scores[part].balanced_accuracy

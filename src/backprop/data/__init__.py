@@ -24,7 +24,13 @@ from backprop.data.readers import (
     read_npz,
     read_table,
 )
-from backprop.data.split import minibatches, split, stratify_labels, train_validation_split
+from backprop.data.split import (
+    group_rows,
+    minibatches,
+    split,
+    stratify_labels,
+    train_validation_split,
+)
 from backprop.data.tabular import TablePreprocessor, needs_preprocessing
 from backprop.data.targets import MAX_INTEGER_CLASSES, TASKS, check_task, encode_target, infer_task
 
@@ -49,6 +55,7 @@ __all__ = [
     "train_validation_split",
     "stratify_labels",
     "minibatches",
+    "group_rows",
     "TASKS",
     "MAX_INTEGER_CLASSES",
     "check_task",

@@ -1,9 +1,11 @@
-"""Columns: choosing the feature columns of a data file and turning them into a checked float64
+"""Columns: choosing the feature columns of a data file and turning them into a checked float
 matrix.
 
 Every reader's contents end here, whatever the format: a table's named columns, an NPZ array or
-IDX images become ``X`` of shape (m, n), float64 and finite, with one name per column.  A bad
-value raises :class:`~backprop.data.readers.DataError` naming the source, the row and the column.
+IDX images become ``X`` of shape (m, n), finite, in the dtype asked for (float32 unless the
+caller wants float64), with one name per column.  A bad value raises
+:class:`~backprop.data.readers.DataError` naming the source, the row and the column; so does a
+float64 value that float32 cannot hold.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ __all__ = [
     "choose_columns",
     "frame_features",
     "check_finite_features",
+    "check_matrix_shape",
+    "convert_into",
     "as_matrix",
     "take_columns",
     "pixel_names",
@@ -70,24 +74,40 @@ def choose_columns(available: list[str], features: Sequence[str] | None, exclude
     return chosen
 
 
-def frame_features(df: Any, names: list[str], source: str) -> Array:
-    """The named DataFrame columns as a float64 (m, n) matrix, every value checked.
+def frame_features(df: Any, names: list[str], source: str, dtype: Any = np.float32) -> Array:
+    """The named DataFrame columns as an (m, n) matrix of ``dtype``, every value checked.
 
     Booleans become 0/1 and text that parses as numbers is read as numbers; any other text,
-    and any missing or non-finite value, raises :class:`DataError` naming its row and column.
+    and any missing or non-finite value, raises :class:`DataError` naming its row and column
+    (so does a number beyond ``dtype``'s range).  The matrix is filled a column at a time: no
+    float64 copy of the whole table is made.
     """
-    cols, bad = [], []
-    for name in names:
+    X = np.empty((len(df), len(names)), dtype=dtype)
+    bad: list[str] = []
+    for j, name in enumerate(names):
         values = _numeric_column(df[name], name, bad)
         if values is not None:
-            cols.append(values)
+            with np.errstate(over="ignore", invalid="ignore"):  # checked below
+                X[:, j] = values
     if bad:
         raise DataError(f"{source}: non-numeric feature value(s): {'; '.join(bad[:5])}"
                         + (f"; and {len(bad) - 5} more columns" if len(bad) > 5 else "")
                         + " (choose numeric columns with --features, or encode them as numbers)")
-    X = np.column_stack(cols) if cols else np.empty((len(df), 0))
+    first = _kernels.first_nonfinite(X)
+    if first is not None:
+        i, j = first
+        value = _numeric_column(df[names[j]], names[j], [])[i]
+        if np.isfinite(value):
+            raise DataError(_out_of_range(source, f"row {i + 1}, column {names[j]!r}",
+                                          float(value), X.dtype))
     check_finite_features(X, names, source, tabular=True)
     return X
+
+
+def _out_of_range(source: str, where: str, value: float, dtype: np.dtype) -> str:
+    """The message for a finite value that ``dtype`` cannot hold."""
+    return (f"{source}: {where} holds {value!r}, beyond the range of {dtype} (at most "
+            f"{float(np.finfo(dtype).max):.4g}); load the data as float64 (--dtype float64)")
 
 
 def _numeric_column(s: Any, name: str, bad: list[str]) -> Array | None:
@@ -125,18 +145,47 @@ def check_finite_features(X: Array, names: list[str], source: str,
                         f"finite numbers")
 
 
-def as_matrix(arr: Array, what: str, source: str) -> Array:
-    """A numeric array of shape (m, ...) as a float64 (m, n) matrix (one copy)."""
-    if arr.ndim < 2:
+def check_matrix_shape(shape: tuple[int, ...], dtype: np.dtype, what: str, source: str) -> None:
+    """Raise :class:`DataError` unless an array of ``shape`` and ``dtype`` can be a feature
+    matrix: numeric, a row per sample, at least one row and one column."""
+    if len(shape) < 2:
         raise DataError(f"{source}: {what} must have a row per sample and at least one column, "
-                        f"got shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        raise DataError(f"{source}: {what} must be numeric, got dtype {arr.dtype}")
-    if arr.shape[0] == 0:
+                        f"got shape {shape}")
+    if dtype.kind not in "biuf":
+        raise DataError(f"{source}: {what} must be numeric, got dtype {dtype}")
+    if shape[0] == 0:
         raise DataError(f"{source}: {what} has no rows")
-    if arr.size == 0:
-        raise DataError(f"{source}: {what} has no columns (shape {arr.shape})")
-    return arr.reshape(arr.shape[0], -1).astype(np.float64)
+    if int(np.prod(shape)) == 0:
+        raise DataError(f"{source}: {what} has no columns (shape {shape})")
+
+
+def convert_into(out: Array, values: Array, what: str, source: str, first_row: int = 0,
+                 columns: Array | None = None) -> None:
+    """``out[...] = values`` in ``out``'s dtype, for (rows, n) blocks of a matrix whose first
+    row here is row ``first_row`` (and whose columns are the matrix's ``columns``, default all).
+    A finite value that the narrower dtype cannot hold (1e300 in float32) raises
+    :class:`DataError` naming its row and column instead of becoming inf."""
+    with np.errstate(over="ignore", invalid="ignore"):  # checked below
+        np.copyto(out, values, casting="unsafe")
+    if values.dtype.kind == "f" and values.dtype.itemsize > out.dtype.itemsize:
+        first = _kernels.first_nonfinite(out)
+        if first is not None and np.isfinite(values[first]):
+            i, j = first
+            j = j if columns is None else int(columns[j])
+            raise DataError(_out_of_range(source, f"row {first_row + i + 1}, column {j + 1} of "
+                                          f"{what}", values[first].item(), out.dtype))
+
+
+def as_matrix(arr: Array, what: str, source: str, dtype: Any = np.float32) -> Array:
+    """A numeric array of shape (m, ...) as an (m, n) matrix of ``dtype`` (no copy when it
+    already is one)."""
+    check_matrix_shape(arr.shape, arr.dtype, what, source)
+    flat = arr.reshape(arr.shape[0], -1)
+    if flat.dtype == dtype:
+        return flat
+    out = np.empty(flat.shape, dtype=dtype)
+    convert_into(out, flat, what, source)
+    return out
 
 
 def take_columns(X: Array, names: list[str], features: Sequence[str] | None,

@@ -1,13 +1,13 @@
 """Data sets: the bundled scikit-learn sets, named IDX sets and your own files.
 
-A :class:`Dataset` holds ``X`` (float64, shape (m, n), finite), ``y`` and what is needed to read
-predictions back: the task, feature names and class labels.  :func:`load_dataset` reads a
-built-in set, Fashion-MNIST, or a CSV/TSV, Parquet, NPZ or IDX file (see
-:mod:`backprop.data.readers`), and infers the task from the target unless told and encodes the
-target (see :mod:`backprop.data.targets`: text, booleans and integers with few distinct values
-are class labels, which become indices ``0 .. k-1`` into ``Dataset.classes``; other numbers are
-a regression target).  Bad input raises :class:`DataError` naming the file, and the row and
-column of a bad value.
+A :class:`Dataset` holds ``X`` (shape (m, n), finite, float32 unless float64 is asked for), ``y``
+and what is needed to read predictions back: the task, feature names and class labels.
+:func:`load_dataset` reads a built-in set, Fashion-MNIST, or a CSV/TSV, Parquet, NPZ or IDX
+file (see :mod:`backprop.data.readers`), and infers the task from the target unless told and
+encodes the target (see :mod:`backprop.data.targets`: text, booleans and integers with few
+distinct values are class labels, which become indices ``0 .. k-1`` into ``Dataset.classes``;
+other numbers are a regression target).  Bad input raises :class:`DataError` naming the file,
+and the row and column of a bad value.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Dataset:
 
     Attributes
     ----------
-    X : ndarray of shape (m, n), float64
+    X : ndarray of shape (m, n), float32 (or the dtype asked of :func:`load_dataset`)
     y : ndarray of shape (m,) — integer class indices for classification, floats for regression;
         None when the data was loaded without a target (for prediction)
     task : ``"binary"``, ``"multiclass"`` or ``"regression"`` (None without a target)
@@ -136,7 +136,7 @@ class Dataset:
             pre.fit(self.frame.iloc[rows])
             with warnings.catch_warnings():  # held-out rows may hold categories unseen in these
                 warnings.simplefilter("ignore", UserWarning)
-                self.X = pre.transform(self.frame)
+                self.X = pre.transform(self.frame, dtype=self.X.dtype)
         except ValueError as exc:
             raise DataError(f"{self.source or self.name}: {exc}") from None
         self.preprocessor = pre
@@ -148,15 +148,16 @@ class Dataset:
         return len(self.classes) if self.task == "multiclass" else 1
 
 
-def load_builtin(name: str) -> Dataset:
-    """Load one of :data:`BUILTIN_DATASETS` (bundled with scikit-learn, no download)."""
+def load_builtin(name: str, dtype: Any = np.float32) -> Dataset:
+    """Load one of :data:`BUILTIN_DATASETS` (bundled with scikit-learn, no download), its
+    features as ``dtype``."""
     if name not in BUILTIN_DATASETS:
         raise ValueError(f"unknown data set {name!r}; choose one of {sorted(BUILTIN_DATASETS)}")
     from sklearn import datasets
 
     loader, task = BUILTIN_DATASETS[name]
     bunch = getattr(datasets, loader)()
-    X = np.asarray(bunch.data, dtype=np.float64)
+    X = np.asarray(bunch.data, dtype=dtype)
     names = [str(f) for f in getattr(bunch, "feature_names", [f"x{i}" for i in range(X.shape[1])])]
     if task == "regression":
         return Dataset(X, np.asarray(bunch.target, dtype=np.float64), task, names, [], name,
@@ -178,6 +179,8 @@ def load_dataset(
     sep: str | None = None,
     decimal: str | None = None,
     encoding: str | None = None,
+    dtype: Any = np.float32,
+    progress: bool = False,
 ) -> Dataset:
     """Load a built-in set, a named IDX set or a data file.
 
@@ -213,11 +216,18 @@ def load_dataset(
         codec name: ``"cp1252"``, ``"utf-16"``...).  Each is sniffed from the file's first lines
         when not given (see :func:`~backprop.data.readers.read_table`); other formats ignore
         them.
+    dtype : float32 (default) or float64
+        The dtype of ``X``.  Numbers are read into it directly (a CSV's text is parsed as
+        float32), so float32 data is never widened to float64 on the way; a float64 value
+        beyond float32's range is an error.
+    progress : bool, default False
+        Show a progress bar on stderr while a big file is read (it appears after
+        :data:`backprop.data.blocks.PROGRESS_DELAY` seconds).
 
     Returns
     -------
     Dataset
-        ``X`` float64 of shape (m, n), finite; ``y`` class indices or values.
+        ``X`` of shape (m, n) and ``dtype``, finite; ``y`` class indices or values.
 
     Raises
     ------
@@ -230,26 +240,26 @@ def load_dataset(
     check_task(task)
     if not os.path.exists(src):  # a file of that name would win over a named set
         if src in BUILTIN_DATASETS:
-            return _load_builtin_source(src, target, features, task, classes)
+            return _load_builtin_source(src, target, features, task, classes, dtype)
         if src in IDX_DATASETS:
             spec = IDX_DATASETS[src]
             folder = os.fspath(data_dir) if data_dir is not None else spec.folder
-            return _load_idx_folder(folder, src, features, task, classes, spec)
+            return _load_idx_folder(folder, src, features, task, classes, spec, dtype)
         raise DataError(f"{src}: no such file (and not a built-in data set: "
                         f"{', '.join(sorted(BUILTIN_DATASETS) + sorted(IDX_DATASETS))})")
     fmt = data_format(src)
     if fmt == "idx-dir":
         return _load_idx_folder(src, os.path.basename(os.path.normpath(src)), features, task,
-                                classes, None)
+                                classes, None, dtype)
     if fmt == "npz":
-        raw = npz_contents(src, target, features, require_target)
+        raw = npz_contents(src, target, features, require_target, dtype, progress)
     elif fmt == "idx":
-        raw = idx_contents(src, target, features, require_target)
+        raw = idx_contents(src, target, features, require_target, dtype)
     else:
         if features is None and preprocessor is not None and preprocessor.is_fitted:
             features = preprocessor.columns_used
-        raw = table_contents(src, fmt, target, features, require_target, preprocessor,
-                             sep=sep, decimal=decimal, encoding=encoding)
+        raw = table_contents(src, fmt, target, features, require_target, preprocessor, dtype,
+                             progress, sep=sep, decimal=decimal, encoding=encoding)
     name = os.path.basename(src)
     if raw.y is None:
         return Dataset(raw.X, None, None, raw.names, [], name, target=None, source=src,
@@ -261,13 +271,14 @@ def load_dataset(
 
 
 def _load_builtin_source(src: str, target: str | None, features: Sequence[str] | None,
-                         task: str | None, classes: Sequence[Any] | None) -> Dataset:
+                         task: str | None, classes: Sequence[Any] | None, dtype: Any
+                         ) -> Dataset:
     """A built-in set with the chosen features; its target re-encoded only when a task or
     known classes are requested."""
     if target not in (None, "target"):
         raise DataError(f"{src}: a built-in data set has its own target; target={target!r} "
                         f"applies to data files")
-    ds = load_builtin(src)
+    ds = load_builtin(src, dtype)
     keep = choose_columns(ds.feature_names, features, None, src)
     y, kind, labels, reason = ds.y, ds.task, ds.classes, ds.task_reason
     if classes is not None or task not in (None, "auto"):
@@ -292,7 +303,8 @@ def _find_mnist_parts(folder: str, name: str, spec: IdxDataset | None) -> list[s
 
 
 def _load_idx_folder(folder: str, name: str, features: Sequence[str] | None, task: str | None,
-                     classes: Sequence[Any] | None, spec: IdxDataset | None) -> Dataset:
+                     classes: Sequence[Any] | None, spec: IdxDataset | None, dtype: Any
+                     ) -> Dataset:
     """Train and test IDX files of an MNIST-style folder, with the official split; a named
     set's labels ``i`` become its class names ``spec.classes[i]``."""
     found = _find_mnist_parts(folder, name, spec)
@@ -307,7 +319,7 @@ def _load_idx_folder(folder: str, name: str, features: Sequence[str] | None, tas
         if y_raw.dtype.kind not in "iu" or y_raw.min() < 0 or y_raw.max() >= len(spec.classes):
             raise DataError(f"{found[1]}: labels must be integers in 0..{len(spec.classes) - 1}")
         y_raw = np.asarray(spec.classes, dtype=object)[y_raw]
-    X, names = take_columns(as_matrix(np.concatenate([tr_x, te_x]), "the images", folder),
+    X, names = take_columns(as_matrix(np.concatenate([tr_x, te_x]), "the images", folder, dtype),
                             pixel_names(tr_x.shape[1:]), features, folder)
     known = classes if classes is not None else (list(spec.classes) if spec else None)
     y, kind, labels, reason = encode_target(y_raw, task, known, folder, "labels")

@@ -2,8 +2,9 @@
 encoded.
 
 One function per format (:func:`table_contents` for CSV/TSV/Parquet, :func:`npz_contents`,
-:func:`idx_contents`); each reads with :mod:`backprop.data.readers`, chooses the columns with
-:mod:`backprop.data.columns` and hashes what it read, so that a saved model can name its data.
+:func:`idx_contents`); each reads with :mod:`backprop.data.readers` (big numeric data block by
+block with :mod:`backprop.data.blocks`), chooses the columns with :mod:`backprop.data.columns`
+and hashes what it read, so that a saved model can name its data.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from backprop.data.blocks import read_npz_matrix, read_numeric_table, table_columns
 from backprop.data.columns import (
     as_matrix,
     choose_columns,
@@ -28,6 +30,7 @@ from backprop.data.readers import (
     DataError,
     file_sha256,
     idx_labels_path,
+    npz_members,
     read_idx,
     read_npz,
     read_table,
@@ -54,14 +57,24 @@ class FileContents(NamedTuple):
 
 def table_contents(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
                    require_target: bool, preprocessor: TablePreprocessor | None = None,
+                   dtype: Any = np.float32, progress: bool = False,
                    **csv_options: str | None) -> FileContents:
-    """A CSV/TSV or Parquet file: the target column and the feature columns (``csv_options``:
-    :func:`~backprop.data.readers.read_table`'s ``sep``, ``decimal`` and ``encoding``).
+    """A CSV/TSV or Parquet file: the target column and the feature columns, as ``dtype``
+    (``csv_options``: :func:`~backprop.data.readers.read_table`'s ``sep``, ``decimal`` and
+    ``encoding``).
 
-    Columns that are not all clean numbers (text, categories, dates, empty cells) are encoded
-    by ``preprocessor`` (fitted here on every row unless it is fitted already; a default
+    A table of clean numbers is read block by block straight into one matrix.  Columns that are
+    not all clean numbers (text, categories, dates, empty cells) are encoded by
+    ``preprocessor`` (fitted here on every row unless it is fitted already; a default
     :class:`TablePreprocessor` when None), as are all columns when it sets column options.
     """
+    plain = preprocessor is None or not (preprocessor.is_fitted or preprocessor.uses_options)
+    if plain and all(v is None for v in csv_options.values()):
+        # a file that is not comma (tab) separated UTF-8 numbers is declined here and read
+        # the general way, which sniffs its dialect
+        numeric = _numeric_table(src, fmt, target, features, require_target, dtype, progress)
+        if numeric is not None:
+            return numeric
     df = read_table(src, fmt, **csv_options)
     columns = [str(c) for c in df.columns]
     df.columns = columns
@@ -88,41 +101,68 @@ def table_contents(src: str, fmt: str, target: str | None, features: Sequence[st
         try:
             if not preprocessor.is_fitted:
                 preprocessor.fit(frame)
-            X = preprocessor.transform(frame)
+            X = preprocessor.transform(frame, dtype=dtype)
         except ValueError as exc:
             raise DataError(f"{src}: {exc}") from None
         return FileContents(X, list(preprocessor.feature_names_out_), y_raw, target, digest,
                             frame, preprocessor)
-    X = frame_features(df, names, src)
+    X = frame_features(df, names, src, dtype)
     return FileContents(X, names, y_raw, target, digest)
 
 
+def _numeric_table(src: str, fmt: str, target: str | None, features: Sequence[str] | None,
+                   require_target: bool, dtype: Any, progress: bool) -> FileContents | None:
+    """The fast path for a table of numbers: the feature columns read block by block straight
+    into one matrix of ``dtype`` (:mod:`backprop.data.blocks`); None for any other table (text
+    or empty cells, a missing column ...), which :func:`table_contents` reads the general way
+    and which says what is wrong."""
+    columns = table_columns(src, fmt)
+    if columns is None or (target is None and require_target) or (
+            target is not None and target not in columns):
+        return None
+    try:
+        names = [columns[j] for j in choose_columns(columns, features, target, src)]
+    except DataError:
+        return None
+    keep = [target] if target is not None else []
+    read = read_numeric_table(src, fmt, names, keep, dtype, progress)
+    if read is None:
+        return None
+    X, kept = read
+    return FileContents(X, names, kept.get(target), target, file_sha256(src))
+
+
 def npz_contents(src: str, target: str | None, features: Sequence[str] | None,
-                 require_target: bool) -> FileContents:
+                 require_target: bool, dtype: Any = np.float32,
+                 progress: bool = False) -> FileContents:
     """An NPZ file: array ``X`` (any shape (m, ...)), the target array (``y`` by default) and
-    optional ``feature_names``."""
-    arrays = read_npz(src)
-    if "X" not in arrays:
-        raise DataError(f"{src}: no array named 'X' (the file has {sorted(arrays)})")
-    X = as_matrix(arrays["X"], "X", src)
-    names = _npz_feature_names(arrays, X.shape[1], src)
+    optional ``feature_names``.  ``X`` is read a block of rows at a time into a matrix of
+    ``dtype``; the other arrays of the file are not read."""
     tkey = target if target is not None else "y"
+    wants_target = target is not None or require_target
+    reads_target = wants_target and tkey not in ("X", "feature_names")
+    small = read_npz(src, ["feature_names"] + ([tkey] if reads_target else []))
+    members = npz_members(src)
+    if "X" not in members:
+        raise DataError(f"{src}: no array named 'X' (the file has {sorted(members)})")
+    X, shape = read_npz_matrix(src, "X", dtype, progress)
+    names = _npz_feature_names(small, shape, src)
     y_raw = None
-    if target is None and not require_target:
-        pass  # features only (for prediction): an unused target array is not checked
-    elif tkey in arrays and tkey not in ("X", "feature_names"):
-        y_raw = labels_vector(arrays[tkey], X.shape[0], f"array {tkey!r}", src)
+    if not wants_target:
+        pass  # features only (for prediction): an unused target array is not read
+    elif reads_target and tkey in small:
+        y_raw = labels_vector(small[tkey], X.shape[0], f"array {tkey!r}", src)
     else:
-        raise DataError(f"{src}: no target array {tkey!r} (the file has {sorted(arrays)})")
+        raise DataError(f"{src}: no target array {tkey!r} (the file has {sorted(members)})")
     X, names = take_columns(X, names, features, src)
     return FileContents(X, names, y_raw, target, file_sha256(src))
 
 
-def _npz_feature_names(arrays: dict[str, Array], n: int, src: str) -> list[str]:
+def _npz_feature_names(arrays: dict[str, Array], shape: tuple[int, ...], src: str) -> list[str]:
     """The NPZ's ``feature_names`` (n distinct strings), else names from the shape of X."""
+    n = int(np.prod(shape[1:]))
     if "feature_names" not in arrays:
-        shape = arrays["X"].shape[1:]
-        return pixel_names(shape) if len(shape) > 1 else [f"x{j}" for j in range(n)]
+        return pixel_names(shape[1:]) if len(shape) > 2 else [f"x{j}" for j in range(n)]
     fn = arrays["feature_names"]
     if fn.dtype.kind != "U" or fn.shape != (n,):
         raise DataError(f"{src}: feature_names must be {n} strings, got "
@@ -135,11 +175,11 @@ def _npz_feature_names(arrays: dict[str, Array], n: int, src: str) -> list[str]:
 
 
 def idx_contents(src: str, target: str | None, features: Sequence[str] | None,
-                 require_target: bool) -> FileContents:
-    """A single IDX images file, with labels from ``target`` or the MNIST-named file next to
-    it."""
+                 require_target: bool, dtype: Any = np.float32) -> FileContents:
+    """A single IDX images file (as a matrix of ``dtype``), with labels from ``target`` or the
+    MNIST-named file next to it."""
     images = read_idx(src)
-    X = as_matrix(images, "the IDX array", src)
+    X = as_matrix(images, "the IDX array", src, dtype)
     names = pixel_names(images.shape[1:])
     labels_file = target if target is not None else (
         idx_labels_path(src) if require_target else None)

@@ -21,6 +21,7 @@ import re
 import sys
 import zipfile
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -166,6 +167,8 @@ def read_table(path: str | os.PathLike[str], fmt: str | None = None, *, sep: str
     _check_columns(name, table)
     try:
         return table.to_pandas()
+    except MemoryError:  # pyarrow's is also an ArrowException: the CLI names the file for it
+        raise
     except (pa.ArrowException, ValueError) as exc:
         raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
             from None
@@ -185,6 +188,8 @@ def _read_arrow(name: str, fmt: str, sep: str | None, decimal: str | None,
         table = _read_csv(name, dialect, bad_rows)
     except TextProblem as exc:
         raise DataError(f"{name}: {exc}") from None
+    except MemoryError:
+        raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         msg = " ".join(str(exc).split())
         if "Empty CSV file" in msg:
@@ -329,8 +334,10 @@ def read_csv_part(path: str | os.PathLike[str], data: bytes, dialect: Dialect,
             from None
 
 
-def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
-    """Read every array of an ``.npz`` file, without unpickling (object arrays are refused)."""
+def read_npz(path: str | os.PathLike[str], keys: Sequence[str] | None = None
+             ) -> dict[str, Array]:
+    """Read the arrays ``keys`` (default: every array) of an ``.npz`` file, without unpickling
+    (object arrays are refused); a key the file lacks is left out of the result."""
     name = os.fspath(path)
     _check_file(name)
     try:
@@ -339,7 +346,8 @@ def read_npz(path: str | os.PathLike[str]) -> dict[str, Array]:
             raise DataError(f"{name}: cannot read as NPZ (it is a single .npy array, not an "
                             f"archive of named arrays; write it with np.savez(path, X=..., y=...))")
         with loaded as npz:
-            arrays = {k: npz[k] for k in npz.files}
+            wanted = npz.files if keys is None else [k for k in keys if k in npz.files]
+            arrays = {k: npz[k] for k in wanted}
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         if isinstance(exc, DataError):
             raise

@@ -1,7 +1,8 @@
 """Splits: which rows train, which validate or test, and in which order mini-batches see them.
 
 Everything here returns row indices; callers index their own arrays with them.  Stratified
-splits keep each class's share on both sides.
+splits keep each class's share on both sides.  :func:`group_rows` reorders an array's rows in
+place so that each part of a split is one contiguous block, whose slices are views, not copies.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 
 from backprop._utils import as_rng, check_real
 
-__all__ = ["split", "train_validation_split", "stratify_labels", "minibatches"]
+__all__ = ["split", "train_validation_split", "stratify_labels", "minibatches", "group_rows"]
 
 Array = np.ndarray
 
@@ -79,3 +80,40 @@ def minibatches(
     size = n if batch_size is None else batch_size
     for start in range(0, n, size):
         yield order[start:start + size]
+
+
+#: Rows moved per step of :func:`group_rows` (a step's rows are copied once on the way).
+_GROUP_ROWS = 4096
+
+
+def group_rows(arr: Array, parts: list[Array]) -> list[slice]:
+    """Reorder the rows of ``arr`` in place so that the rows ``parts[0]`` come first, in that
+    order, then those of ``parts[1]``, and so on; return the slice of each part.
+
+    ``parts`` must together hold every row index of ``arr`` once (a split's train, validation
+    and test rows).  ``arr[slices[i]]`` then equals the old ``arr[parts[i]]``, as a view.  When
+    ``parts[0]`` is increasing (training rows always are) only the rows of the other parts are
+    copied aside: the first part moves down block by block, since its ``i``-th row comes from
+    row ``parts[0][i] >= i``, which nothing before it has overwritten.  Otherwise the whole
+    array is copied once.
+    """
+    m = arr.shape[0]
+    order = np.concatenate(parts) if parts else np.empty(0, dtype=np.intp)
+    if order.size != m or np.any(np.bincount(order, minlength=m) != 1):
+        raise ValueError(f"parts must hold each of the {m} row indices once, got {order.size} "
+                         f"indices")
+    ends = np.cumsum([len(p) for p in parts])
+    slices = [slice(int(e - len(p)), int(e)) for p, e in zip(parts, ends)]
+    if np.array_equal(order, np.arange(m)):
+        return slices
+    first = np.asarray(parts[0])
+    k = first.size
+    if k and np.all(np.diff(first) > 0):
+        rest = arr[order[k:]]  # the other parts: a copy of their rows only
+        for start in range(0, k, _GROUP_ROWS):
+            rows = first[start:start + _GROUP_ROWS]
+            arr[start:start + rows.size] = arr[rows]
+        arr[k:] = rest
+    else:
+        arr[:] = arr[order]
+    return slices

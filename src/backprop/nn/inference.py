@@ -1,5 +1,5 @@
-"""Prediction: forward propagation in chunks with reused arrays, and outputs turned into
-classes and labels."""
+"""Prediction and evaluation: forward propagation in chunks (so that no activation of the whole
+data set is held at once), and outputs turned into classes and labels."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 from backprop.nn.checks import check_finite, is_sparse
 from backprop.nn.layers.base import Layer
 from backprop.nn.losses import Loss
-from backprop.nn.propagation import forward_pass
+from backprop.nn.propagation import data_cost, forward_pass
 from backprop.nn.workspace import NonFiniteZ, Workspace
 
-__all__ = ["predict", "classes_from_output", "labels_from_output"]
+__all__ = ["predict", "evaluate", "classes_from_output", "labels_from_output"]
 
 Array = np.ndarray
 
@@ -54,6 +54,36 @@ def predict(layers: Sequence[Layer], X: Array, dtype: np.dtype, batch_size: int,
             result = np.empty((m, *a.shape[1:]), dtype=a.dtype)
         result[start:start + a.shape[0]] = a
     return result
+
+
+def evaluate(layers: Sequence[Layer], loss: Loss, fused: bool, X: Array, y: Array,
+             w: Array | None, dtype: np.dtype, batch_size: int) -> tuple[float, Array]:
+    """``(J, a[L])``: the data cost (without the L2 term) and the output for checked inputs
+    ``X``, targets ``y`` and sample weights ``w``, dropout off, forward in chunks of
+    ``batch_size`` rows, each cast to ``dtype``.
+
+    The cost of several chunks is their costs' mean weighted by rows (by the sum of their
+    sample weights), which equals the cost of one pass up to float64 rounding; up to
+    ``batch_size`` rows it is that one pass.
+    """
+    m = X.shape[0]
+    last = layers[-1]
+    if m <= batch_size:
+        out, caches = forward_pass(layers, X.astype(dtype, copy=False), False)
+        return data_cost(loss, fused, last, out, caches[-1], y, w), out
+    result = None
+    total = 0.0
+    for start in range(0, m, batch_size):
+        rows = slice(start, start + batch_size)
+        a, caches = forward_pass(layers, X[rows].astype(dtype, copy=False), False)
+        if result is None:
+            result = np.empty((m, *a.shape[1:]), dtype=a.dtype)
+        result[rows] = a
+        share = a.shape[0] if w is None else float(w[rows].sum())
+        if share:  # a chunk whose rows all weigh 0 adds nothing (its own mean is 0/0)
+            w_rows = None if w is None else w[rows]
+            total += float(data_cost(loss, fused, last, a, caches[-1], y[rows], w_rows)) * share
+    return total / (m if w is None else float(w.sum())), result
 
 
 def classes_from_output(loss: Loss, a: Array) -> Array:

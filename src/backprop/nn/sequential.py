@@ -403,22 +403,33 @@ class Sequential:
         """:meth:`predict_labels` from the output ``out`` of a forward pass."""
         return inference.labels_from_output(self.loss, self.classes, out)
 
-    def evaluate(self, X: Array, y: Array, sample_weight: Array | None = None) -> dict[str, float]:
-        """``{"loss": J, "accuracy": ...}`` (accuracy for classifiers only), dropout off."""
-        return self.evaluate_with_output(X, y, sample_weight)[0]
+    def evaluate(self, X: Array, y: Array, sample_weight: Array | None = None,
+                 batch_size: int = 8192) -> dict[str, float]:
+        """``{"loss": J, "accuracy": ...}`` (accuracy for classifiers only), dropout off,
+        computed in chunks of ``batch_size`` rows."""
+        return self.evaluate_with_output(X, y, sample_weight, batch_size=batch_size)[0]
 
     def evaluate_with_output(self, X: Array, y: Array, sample_weight: Array | None = None,
-                             checked: bool = False) -> tuple[dict[str, float], Array]:
+                             checked: bool = False, batch_size: int = 8192
+                             ) -> tuple[dict[str, float], Array]:
         """:meth:`evaluate`'s metrics and the output ``a[L]`` they came from (the same numbers
         as :meth:`predict`); ``checked=True``: ``X``, ``y`` and the weights are already
-        validated (as the training loop's are)."""
+        validated (as the training loop's are).
+
+        The forward pass runs in chunks of ``batch_size`` rows, each cast to the network's
+        dtype, so that neither a cast copy of ``X`` nor the activations of all its rows are
+        held at once; the cost is the chunks' costs weighted by their rows (see
+        :func:`backprop.nn.inference.evaluate`).
+        """
+        check_int("batch_size", batch_size, 1)
         if not checked:
-            X = self.check_inputs(X)
+            # not cast here: each chunk is cast (no copy of all of X)
+            X = check_X(self.by_name(X), self.input_shape, name="X")
             y = self.check_targets(y, X.shape[0])
             sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        out, caches = propagation.forward_pass(self.layers, X, False)
-        J = self.data_cost(out, caches, y, sample_weight) + self.l2_penalty(
-            l2=self.batch_l2(X.shape[0], sample_weight))
+        J, out = inference.evaluate(self.layers, self.loss, self.fused, X, y, sample_weight,
+                                    self.dtype, batch_size)
+        J += self.l2_penalty(l2=self.batch_l2(X.shape[0], sample_weight))
         logs = {"loss": float(J)}
         acc = self.loss.accuracy(out, y)
         if acc is not None:
