@@ -70,9 +70,9 @@ class SharedPrepared:
     """One process's rows of a data set split into training, validation and test rows.
 
     ``data`` is the data set as this process holds it: ``data.X`` its share of the file's
-    rows (float64, unstandardized), ``data.y`` the target of *every* row.  ``train``,
-    ``validation`` and ``test`` are global row indices, the same on every process and as one
-    process would draw them; :meth:`local` turns them into rows of ``data.X``.
+    rows (in the training dtype, unstandardized), ``data.y`` the target of *every* row.
+    ``train``, ``validation`` and ``test`` are global row indices, the same on every process
+    and as one process would draw them; :meth:`local` turns them into rows of ``data.X``.
     """
 
     procs: Processes
