@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -10,6 +15,7 @@ import pytest
 
 import backprop as bp
 from backprop.nn.layers import LAYERS
+from backprop.nn.parallel import current_batch_share
 
 
 class DoubledGradDense(bp.Dense):
@@ -62,6 +68,25 @@ class RunningMean(bp.Layer):
     @classmethod
     def from_config(cls, config, dtype=np.float32, seed=None):
         return cls(config["n"], dtype=dtype)
+
+
+class SyncedRunningMean(RunningMean):
+    """RunningMean whose batch mean is the global batch's when training runs on several
+    processes: the sums travel through the BatchShare hook, as synchronised batch norm's do."""
+
+    def forward(self, a_prev, training=False):
+        a = a_prev - self.buffers["mean"]
+        if training:
+            sums = np.concatenate([a_prev.sum(axis=0, dtype=np.float64), [a_prev.shape[0]]])
+            share = current_batch_share()
+            if share is not None:
+                sums = share.reduce(sums)
+            self.buffers["mean"] *= 0.9
+            self.buffers["mean"] += 0.1 * (sums[:-1] / sums[-1])
+        return a, RunningMeanCache(a_prev.shape)
+
+    def config(self):
+        return {"type": "SyncedRunningMean", "n": self.n}
 
 
 @contextlib.contextmanager
@@ -127,3 +152,43 @@ def titanic_like(rows: int = 1200, seed: int = 0):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.titanic_like(rows, seed)
+
+
+#: The folder above ``tests``, and ``tests`` itself: what a child process needs on its path.
+TESTS = pathlib.Path(__file__).parent
+#: mpiexec as the [mpi] extra installs it (the mpich wheel puts it next to the interpreter)
+MPIEXEC = next((p for p in (os.path.join(os.path.dirname(sys.executable), "mpiexec"),
+                            shutil.which("mpiexec")) if p and os.path.exists(p)), "mpiexec")
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child process: this checkout's backprop and the test helpers
+    first on its path, BLAS at one thread (several processes share two cores)."""
+    import backprop
+
+    src = str(pathlib.Path(backprop.__file__).parents[1])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([src, str(TESTS), env.get("PYTHONPATH", "")])
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
+    return env
+
+
+def mpiexec(n: int, *argv: str) -> list[str]:
+    """The command line that runs ``argv`` on ``n`` processes (Open MPI's launcher needs
+    --oversubscribe for more processes than cores, and --allow-run-as-root as root; MPICH's
+    needs neither)."""
+    out = subprocess.run([MPIEXEC, "--version"], capture_output=True, text=True).stdout
+    flags = []
+    if "Open MPI" in out or "OpenRTE" in out:
+        flags.append("--oversubscribe")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            flags.append("--allow-run-as-root")
+    return [MPIEXEC, "-n", str(n), *flags, *argv]
+
+
+def run_mpi(n: int, *argv: str, timeout: float = 120, **kwargs: Any
+            ) -> subprocess.CompletedProcess:
+    """Run ``argv`` on ``n`` processes under mpiexec; its output as text."""
+    return subprocess.run(mpiexec(n, *argv), capture_output=True, text=True, timeout=timeout,
+                          env=child_env(), **kwargs)

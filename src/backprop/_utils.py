@@ -137,6 +137,9 @@ OPTIONAL = {
     "matplotlib": ("plot", "drawing learning curves"),
     "onnx": ("onnx", "exporting to ONNX"),
     "onnxruntime": ("onnx", "running ONNX files"),
+    "mpi4py": ("mpi", "training on several processes (mpiexec)"),
+    "dask": ("dask", "searching hyperparameters on a Dask cluster"),
+    "distributed": ("dask", "searching hyperparameters on a Dask cluster"),
 }
 
 

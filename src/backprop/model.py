@@ -36,7 +36,9 @@ class Network(Sequential):
         """Train with mini-batch gradient descent; see :func:`backprop.train.fit` for the
         arguments (epochs, batch_size, optimizer, validation_data, validation_split, shuffle,
         seed, verbose, callbacks, lr_schedule, sample_weight, class_weight, checkpoint,
-        resume_from).
+        resume_from, comm).  With ``comm=MPI.COMM_WORLD`` (under ``mpiexec``), ``X`` and ``y``
+        are this process's share of the rows and training is data parallel
+        (:mod:`backprop.train.distributed`).
         Returns the run's :class:`History`."""
         return fit(self, X, y, **kwargs)
 

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Sequence
 
 from backprop.cli.errors import one_line
+from backprop.cli.mpi import refuse_on_processes
 from backprop.cli.parser import build_parser
 from backprop.data import DataError
 from backprop.saving import ModelFileError
@@ -36,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else 2
+    refused = refuse_on_processes(args.command)  # under mpiexec, only train
+    if refused is not None:
+        return refused
     try:
         return args.func(args)
     except _USER_ERRORS as exc:

@@ -12,7 +12,7 @@ from backprop.cli import args as types
 from backprop.cli.explain import cmd_explain
 from backprop.cli.export import cmd_export
 from backprop.cli.model_commands import cmd_evaluate, cmd_gradcheck, cmd_inspect, cmd_predict
-from backprop.cli.train import cmd_train
+from backprop.cli.train_mpi import train_command
 from backprop.data import FORMATS, IDX_DATASETS, TASKS
 from backprop.data.csv_dialect import DECIMAL_MARKS
 from backprop.data.tabular import DATES, IMPUTE
@@ -104,7 +104,7 @@ def _add_train(new: _NewCommand) -> None:
     _add_run_args(train)
     _add_gradcheck_args(train)
     _add_output_args(train)
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=train_command)
 
 
 def _add_table_args(train: argparse.ArgumentParser) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "FORMATS",
     "data_format",
     "read_table",
+    "read_csv_part",
     "read_npz",
     "npz_members",
     "read_idx",
@@ -212,9 +213,9 @@ def _read_arrow(name: str, fmt: str, sep: str | None, decimal: str | None,
     return table
 
 
-def _read_csv(name: str, dialect: Dialect, bad_rows: list[Any]) -> Any:
-    """pyarrow's CSV reader, with rows of the wrong width skipped and collected in
-    ``bad_rows`` (so that the error can name them all)."""
+def _read_csv(name: Any, dialect: Dialect, bad_rows: list[Any]) -> Any:
+    """pyarrow's CSV reader on a path or a stream, with rows of the wrong width skipped and
+    collected in ``bad_rows`` (so that the error can name them all)."""
     csv = optional_import("pyarrow.csv")
 
     def on_invalid(row: Any) -> str:
@@ -293,6 +294,44 @@ def _check_columns(name: str, table: Any) -> None:
     if table.num_rows == 0:
         shown = ", ".join(clip_repr(c) for c in names[:20]) + (", ..." if len(names) > 20 else "")
         raise DataError(f"{name}: header only, no data rows (columns: {shown})")
+
+
+def read_csv_part(path: str | os.PathLike[str], data: bytes, dialect: Dialect,
+                  lines_before: int = 0) -> Any:
+    """Read part of a CSV file as :func:`read_table` reads all of it, into a DataFrame.
+
+    ``data`` is the file's header line followed by some of its lines (whole lines: one
+    process's share, :mod:`backprop.data.shares`), ``dialect`` the file's (sniffed once from
+    its start); ``lines_before`` lines of the file come between the header and ``data``'s
+    first row, so that a ragged row is reported by its line in the file.  A part may hold no
+    row.  Raises :class:`DataError` as :func:`read_table` does.
+    """
+    pa = optional_import("pyarrow")
+    name = os.fspath(path)
+    bad_rows: list[Any] = []
+    try:
+        table = _read_csv(pa.BufferReader(data), dialect, bad_rows)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        msg = " ".join(str(exc).split())
+        why = _undecodable(name, dialect.encoding)
+        raise DataError(f"{name}: {why or f'cannot read as CSV ({msg})'}") from None
+    _check_text(name, table, dialect)
+    if dialect.decimal == ",":
+        table = read_grouped_numbers(table)
+    if bad_rows:
+        r = bad_rows[0]
+        more = f" (and {len(bad_rows) - 1} more ragged rows)" if len(bad_rows) > 1 else ""
+        where = (f"line {r.number + lines_before}" if r.number is not None
+                 else f"row {clip_repr(r.text)}")
+        raise DataError(f"{name}: ragged rows: {where} has {r.actual_columns} fields but the "
+                        f"header has {r.expected_columns}{more}")
+    if table.num_rows:
+        _check_columns(name, table)
+    try:
+        return table.to_pandas()
+    except (pa.ArrowException, ValueError) as exc:
+        raise DataError(f"{name}: cannot convert the table ({' '.join(str(exc).split())})") \
+            from None
 
 
 def read_npz(path: str | os.PathLike[str], keys: Sequence[str] | None = None

@@ -104,9 +104,12 @@ def _output_gradient(loss: Loss, last: Layer, out: Array, cache: Any, y: Array,
 
 def backward_pass(layers: Sequence[Layer], loss: Loss, fused: bool, out: Array,
                   caches: list[Any], y: Array, w: Array | None, need_input_grad: bool,
-                  ws: Workspace | None) -> tuple[float, list[dict[str, Array]], Array | None]:
+                  ws: Workspace | None, output_scale: float = 1.0
+                  ) -> tuple[float, list[dict[str, Array]], Array | None]:
     """``(J without the L2 term, grads, dJ/da[first-1])`` from a forward pass's output and
-    caches; see the module docstring."""
+    caches; see the module docstring.  ``output_scale`` multiplies the output gradient, and so
+    every gradient (not ``J``): a process of a data-parallel step passes its share of the
+    global batch's weight, so that its gradients are its part of the whole batch's."""
     n = len(layers)
     last = layers[-1]
     fast = ws is not None and last.workspace_path
@@ -118,6 +121,10 @@ def backward_pass(layers: Sequence[Layer], loss: Loss, fused: bool, out: Array,
     need_da = n - 1 > first or need_input_grad
     if fused:
         J, dz, db = _output_gradient(loss, last, out, caches[-1], y, w, ws if fast else None)
+        if output_scale != 1.0:
+            dz *= output_scale
+            if db is not None:
+                db *= output_scale
         if fast:
             da, last_grads = last._backward_from_dz(dz, caches[-1], ws, need_da, db)
         else:
@@ -125,6 +132,8 @@ def backward_pass(layers: Sequence[Layer], loss: Loss, fused: bool, out: Array,
     else:
         J = data_cost(loss, False, last, out, caches[-1], y, w)
         da_out = loss.gradient(out, y, w)
+        if output_scale != 1.0:
+            da_out *= output_scale
         if fast:
             da, last_grads = last._backward(da_out, caches[-1], ws, need_da, da_owned=True)
         else:

@@ -43,6 +43,7 @@ the shared docstring sections (``_docs``).
 """
 
 from backprop.sklearn.classifier import BackpropClassifier
+from backprop.sklearn.cluster import limit_blas_threads
 from backprop.sklearn.regressor import BackpropRegressor
 
-__all__ = ["BackpropClassifier", "BackpropRegressor"]
+__all__ = ["BackpropClassifier", "BackpropRegressor", "limit_blas_threads"]

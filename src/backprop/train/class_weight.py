@@ -26,8 +26,8 @@ from backprop._utils import clip_repr
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential
 
-__all__ = ["ClassWeight", "check_class_weight", "class_weights", "row_class_weights",
-           "class_weight_setting"]
+__all__ = ["ClassWeight", "check_class_weight", "class_weights", "class_counts",
+           "balanced_weights", "row_class_weights", "class_weight_setting"]
 
 Array = np.ndarray
 
@@ -128,8 +128,20 @@ def class_weights(network: Sequential, y: Array, class_weight: ClassWeight,
     checked = check_class_weight(network, class_weight)
     if checked is None or not isinstance(checked, str):
         return checked
-    k = _n_classes(network)
-    counts = _class_counts(y if rows is None else y[rows], k)
+    return balanced_weights(network, class_counts(network, y if rows is None else y[rows]))
+
+
+def class_counts(network: Sequential, y: Array) -> Array:
+    """Rows (or, for probability rows, total probability) of each of the network's classes
+    in ``y``, shape (k,), float64."""
+    return _class_counts(y, _n_classes(network))
+
+
+def balanced_weights(network: Sequential, counts: Array) -> Array:
+    """``"balanced"`` weights ``n / (k * n_c)`` from the class counts of the training rows
+    (:func:`class_counts`, summed over the processes of a many-process run); ``ValueError``
+    when a class has no row."""
+    k = counts.shape[0]
     empty = np.flatnonzero(counts == 0)
     if empty.size:
         names = _class_names(network, k)

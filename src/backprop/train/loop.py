@@ -21,29 +21,28 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from backprop._utils import as_rng, check_fraction, check_int
+from backprop._utils import as_rng
 from backprop.data.split import stratify_labels, train_validation_split
 from backprop.nn.checks import check_feature_names, is_sparse
 from backprop.nn.losses import check_sample_weight
 from backprop.nn.workspace import Workspace
 from backprop.optim import Adam, LRSchedule, Optimizer, get_optimizer
 from backprop.train.callbacks import Callback, History
-from backprop.train.checkpoint import save_checkpoint
 from backprop.train.class_weight import (
     ClassWeight,
     class_weight_setting,
     class_weights,
     row_class_weights,
 )
+from backprop.train.distributed import fit_on_processes
+from backprop.train.epochs import EpochPlan, check_callbacks, check_fit_arguments, run_epochs
 from backprop.train.resume import checked_checkpoint, run_settings
 from backprop.train.run import Run
-from backprop.train.step import NonFiniteStep
 
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential
@@ -51,39 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["fit"]
 
 Array = np.ndarray
-
-
-@dataclass
-class _Plan:
-    """What :func:`_loop` does with a run: how many epochs, in which order, with which
-    schedule, validation set, checkpoints and progress bar."""
-
-    epochs: int
-    shuffle: bool
-    lr_schedule: LRSchedule | None
-    X_val: Array | None
-    y_val: Array | None
-    checkpoint: str | os.PathLike[str] | None
-    checkpoint_every: int
-    bar: Any
-
-
-def _check_fit_arguments(epochs: Any, batch_size: Any, validation_split: Any, verbose: Any,
-                         checkpoint_every: Any) -> None:
-    check_int("epochs", epochs, 0)
-    check_int("batch_size", batch_size, 1, allow_none=True)
-    check_fraction("validation_split", validation_split)
-    if verbose not in (0, 1, 2, True, False):
-        raise ValueError(f"verbose must be 0 or 1, got {verbose!r}")
-    check_int("checkpoint_every", checkpoint_every, 1)
-
-
-def _check_callbacks(callbacks: Sequence[Callback] | None) -> list[Callback]:
-    callbacks = list(callbacks or [])
-    for i, cb in enumerate(callbacks):
-        if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks[{i}] must be a Callback, got {type(cb).__name__}")
-    return callbacks
 
 
 def _validation_arrays(network: Sequential, validation_data: Any) -> tuple[Array, Array]:
@@ -113,6 +79,7 @@ def fit(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume_from: str | os.PathLike[str] | None = None,
+    comm: Any = None,
 ) -> History:
     """Train ``network`` in place and return its :class:`History`.
 
@@ -164,13 +131,27 @@ def fit(
         configuration) must match the checkpoint's; a ``ValueError`` lists every difference
         otherwise.
 
+    comm : mpi4py communicator, optional
+        Train on the processes of ``comm`` (``MPI.COMM_WORLD`` under ``mpiexec -n N``), data
+        parallel: ``X``, ``y``, ``sample_weight`` and ``validation_data`` are then this
+        process's share of the rows (the data set is the shares in rank order), every process
+        makes the same call, and the result is the model one process trains on all the rows,
+        to float rounding; see :mod:`backprop.train.distributed`.
+
     Raises
     ------
     TrainingDiverged
         A NaN or inf cost, gradient or parameter; the network first gets back the weights of
         the last good step (or the best validation weights when early stopping is on).
     """
-    _check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
+    if comm is not None:
+        return fit_on_processes(
+            network, X, y, comm, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+            validation_data=validation_data, validation_split=validation_split,
+            shuffle=shuffle, seed=seed, verbose=verbose, callbacks=callbacks,
+            lr_schedule=lr_schedule, sample_weight=sample_weight, class_weight=class_weight,
+            checkpoint=checkpoint, checkpoint_every=checkpoint_every, resume_from=resume_from)
+    check_fit_arguments(epochs, batch_size, validation_split, verbose, checkpoint_every)
     columns = getattr(X, "columns", None)
     X = network.check_inputs(X)
     if network.feature_names is None and columns is not None:
@@ -180,7 +161,7 @@ def fit(
     w = check_sample_weight(sample_weight, X.shape[0])
     cw_setting = class_weight_setting(network, class_weight)
     optimizer = Adam() if optimizer is None else get_optimizer(optimizer)
-    callbacks = _check_callbacks(callbacks)
+    callbacks = check_callbacks(callbacks)
     X_val = y_val = None
     if validation_data is not None:
         X_val, y_val = _validation_arrays(network, validation_data)
@@ -223,12 +204,13 @@ def fit(
         total = epochs * run.n_batches
         bar = tqdm(total=total, initial=min(run.global_step, total), unit="batch", leave=True,
                    dynamic_ncols=True)
-    plan = _Plan(epochs, shuffle, lr_schedule, X_val, y_val, checkpoint, checkpoint_every, bar)
+    plan = EpochPlan(epochs, shuffle, lr_schedule, X_val, y_val, checkpoint, checkpoint_every,
+                     bar)
     try:
         # NaN/inf are caught by the divergence guard and reported as TrainingDiverged; NumPy's
         # overflow warnings on the way there would only add noise
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            _loop(run, plan)
+            run_epochs(run, plan)
     finally:
         if bar is not None:
             bar.close()
@@ -238,63 +220,3 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(network, run.history)
     return run.history
-
-
-def _run_epoch(run: Run, plan: _Plan) -> bool:
-    """The batches of the current epoch from the run's position; True when a callback
-    interrupted it after a step."""
-    bar, callbacks = plan.bar, run.callbacks
-    while run.batch < run.n_batches:
-        try:
-            J, out, yb, n_rows = run.step(run.batch)
-        except NonFiniteStep as exc:
-            raise run.diverged(exc, plan.epochs) from None
-        run.loss_sum += J * n_rows
-        acc = run.network.loss.accuracy(out, yb)
-        if acc is not None:
-            run.acc_sum += acc * n_rows
-        run.batch += 1
-        run.global_step += 1
-        if bar is not None:
-            bar.update(1)
-            if run.batch % 16 == 0:
-                seen = min(run.batch * run.size, run.m)
-                bar.set_postfix(loss=f"{run.loss_sum / seen:.4g}", refresh=False)
-        if any([cb.on_batch_end(run.global_step, {"loss": J}) for cb in callbacks]):
-            return True
-    return False
-
-
-def _loop(run: Run, plan: _Plan) -> None:
-    """The epochs of :func:`fit` from the run's current position."""
-    history = run.history
-    while run.epoch < plan.epochs:
-        if run.batch == 0:  # a fresh epoch (else: a resumed run continues inside one)
-            run.order = run.rng.permutation(run.m) if plan.shuffle else None
-            run.loss_sum = run.acc_sum = 0.0
-        if plan.lr_schedule is not None:
-            run.optimizer.lr = plan.lr_schedule.lr_at(run.epoch, run.base_lr)
-        run.mark()
-        interrupted = _run_epoch(run, plan)
-        if run.batch < run.n_batches:  # interrupted inside the epoch
-            history.interrupted = True
-            if plan.checkpoint is not None:
-                save_checkpoint(plan.checkpoint, run.to_checkpoint())
-            return
-        logs = run.epoch_logs(plan.X_val, plan.y_val)
-        history.append(run.epoch, logs)
-        if plan.bar is not None:
-            plan.bar.set_description(f"epoch {run.epoch + 1}/{plan.epochs}", refresh=False)
-            plan.bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k != "lr"},
-                                 refresh=False)
-        stop = any([cb.on_epoch_end(run.epoch, logs, history) for cb in run.callbacks])
-        run.epoch += 1
-        run.batch = 0
-        if stop:
-            history.stopped_epoch = run.epoch - 1
-        history.interrupted = interrupted
-        if plan.checkpoint is not None and (run.epoch % plan.checkpoint_every == 0 or stop
-                                            or interrupted or run.epoch == plan.epochs):
-            save_checkpoint(plan.checkpoint, run.to_checkpoint())
-        if stop or interrupted:
-            return

@@ -4,6 +4,7 @@ the mark the divergence guard rewinds to, and the conversion to and from a check
 from __future__ import annotations
 
 import math
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
 from backprop.saving.model_file import model_header
 from backprop.train.callbacks import Callback, History, MonitorCallback
-from backprop.train.checkpoint import Checkpoint
+from backprop.train.checkpoint import Checkpoint, save_checkpoint
 from backprop.train.divergence import (
     TrainingDiverged,
     first_nonfinite_forward,
@@ -70,11 +71,13 @@ class Run:
         Xb, yb = gather(X, rows, self.ws, "X"), gather(y, rows, self.ws, "y")
         return Xb, yb, None if w is None else w[rows], rows.size
 
-    def step(self, b: int) -> tuple[float, Array, Array, int]:
-        """Train on batch ``b``: ``(J, output, y_b, rows)``; raises :class:`NonFiniteStep`."""
+    def step(self, b: int) -> tuple[float, int, float | None]:
+        """Train on batch ``b``: ``(J, rows, correct)``, ``correct`` being the accuracy times
+        the rows (None for a regression); raises :class:`NonFiniteStep`."""
         Xb, yb, wb, n_rows = self.batch_data(b)
         J, out = train_step(self.network, self.optimizer, Xb, yb, wb, self.ws)
-        return J, out, yb, n_rows
+        acc = self.network.loss.accuracy(out, yb)
+        return J, n_rows, None if acc is None else acc * n_rows
 
     # ---------------------------------------------------------------- divergence
     def mark(self) -> None:
@@ -160,6 +163,10 @@ class Run:
             train_rows=self.train_rows,
             val_rows=self.val_rows,
         )
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the checkpoint of the current position to ``path``, atomically."""
+        save_checkpoint(path, self.to_checkpoint())
 
     def restore(self, ckpt: Checkpoint) -> None:
         """Continue from ``ckpt`` (which :func:`fit` has checked against this run)."""

@@ -6,6 +6,12 @@ optimizer step finishes, ``on_batch_end`` then asks ``fit`` to stop, and ``fit``
 checkpoint (when it has a path) with the exact position, so the run can resume bit-identically.
 A second signal raises :class:`Abort` at once; files are written atomically (temp file, fsync,
 rename), so whatever was being written is either complete or absent, never half-written.
+
+On several processes (``mpiexec`` forwards Ctrl-C to each) the signal reaches the processes at
+slightly different moments, and all must stop after the same step.  There the run sets
+:attr:`SignalStop.deferred`: a signal is only recorded as :attr:`SignalStop.pending`, the run
+sends it along with the step's gradients, and every process then learns from
+:meth:`SignalStop.agree` that some process received one.
 """
 
 from __future__ import annotations
@@ -43,11 +49,22 @@ class SignalStop(Callback):
 
     def __init__(self) -> None:
         self.signum: int | None = None
+        #: the first signal this process received (acted on once agreed, when deferred)
+        self.pending: int | None = None
+        #: set by a run on several processes: wait for :meth:`agree` before stopping
+        self.deferred = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self.signum is not None:
+        if self.pending is not None:
             raise Abort(signum)
-        self.signum = signum
+        self.pending = signum
+        if not self.deferred:
+            self.signum = signum
+
+    def agree(self, signum: int | None) -> None:
+        """Adopt the signal the processes agreed on (None: no process has received one)."""
+        if signum is not None and self.signum is None:
+            self.signum = signum
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[SignalStop]:

@@ -16,7 +16,7 @@ from backprop.optim import Optimizer
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential
 
-__all__ = ["train_step", "NonFiniteStep", "gather"]
+__all__ = ["train_step", "apply_update", "NonFiniteStep", "gather"]
 
 Array = np.ndarray
 
@@ -81,6 +81,19 @@ def train_step(
         return float(network.l2_penalty(l2=network.batch_l2(X_batch.shape[0], w_batch))), out
     J, grads, out, _ = network.forward_backward(X_batch, y_batch, w_batch, training=True,
                                                 workspace=workspace)
+    apply_update(network, optimizer, J, grads, X_batch)
+    return float(J), out
+
+
+def apply_update(network: Sequential, optimizer: Optimizer, J: float,
+                 grads: list[dict[str, Array]], X_batch: Array) -> None:
+    """The optimizer's in-place update of every parameter with ``grads`` (a list aligned with
+    ``network.layers``, as ``forward_backward`` returns them), then the divergence guard:
+    :class:`NonFiniteStep` when the cost ``J`` or a parameter is NaN or inf.
+
+    :func:`train_step` calls it with one process's gradients, the data-parallel step
+    (:mod:`backprop.train.distributed`) with the gradients summed over the processes.
+    """
     params = network.parameters()
     optimizer.step(params, [g for layer in grads for g in layer.values()])
     # The divergence guard: a NaN or inf in any gradient reaches the parameters through the
@@ -91,4 +104,3 @@ def train_step(
         finite = all(_kernels.all_finite(p) for p in params)
     if not math.isfinite(J) or not finite:
         raise NonFiniteStep(J, grads, X_batch)
-    return float(J), out

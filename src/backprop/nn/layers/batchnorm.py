@@ -51,6 +51,7 @@ import numpy as np
 from backprop import _kernels
 from backprop._utils import check_real
 from backprop.nn.layers.base import Layer, Shape, check_dtype, check_width, register
+from backprop.nn.parallel import BatchShare, current_batch_share
 from backprop.nn.workspace import Workspace
 
 __all__ = ["BatchNorm", "BatchNormCache"]
@@ -66,6 +67,9 @@ class BatchNormCache(NamedTuple):
     inv_std: Array  #: 1 / sqrt(var + eps) of that var, (C,)
     xhat: Array | None  #: the normalised input, like a_prev (None: the fast path recomputes it)
     training: bool  #: batch statistics (True) or running statistics (False)
+    #: synchronised batch norm: the share of the global batch the statistics came from
+    share: BatchShare | None = None
+    count: int | None = None  #: N over all processes (None: the input's own)
 
 
 @register
@@ -131,24 +135,36 @@ class BatchNorm(Layer):
     # arithmetic below (_batch_normalisers, _running_normalisers, _coef), so that they differ
     # only in the order of the sums.
 
+    # On several processes (a BatchShare is current while training) the statistics are the
+    # global batch's: each process's mean and variance are combined over the processes
+    # (_synced_moments), and backward sums dbeta and dgamma over them before computing
+    # da[l-1]; its own gamma and beta gradients stay its rows' part (the training step sums
+    # the parts).
+
     def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
                  ) -> tuple[Array, BatchNormCache]:
-        x = self._checked(a_prev, training)
+        share = current_batch_share() if training else None
+        x = self._checked(a_prev, training, share)
         dt = x.dtype
+        n = count = _count(x)
         kernel = _kernels.get("batchnorm_affine") if ws is not None and _fast(dt) else None
         if kernel is None:
             axes, shape = _axes(x)
             if training:
                 acc = np.promote_types(dt, np.float64)
-                mean64 = x.mean(axis=axes, dtype=acc)
-                var64 = np.square(x - mean64.reshape(shape)).mean(axis=axes)
-                mean, inv_std = self._batch_normalisers(mean64, var64, _count(x), dt)
+                mean64 = var64 = np.zeros(self.num_features, dtype=acc)
+                if n:
+                    mean64 = x.mean(axis=axes, dtype=acc)
+                    var64 = np.square(x - mean64.reshape(shape)).mean(axis=axes)
+                if share is not None:
+                    mean64, var64, count = self._synced_moments(share, mean64, var64, n)
+                mean, inv_std = self._batch_normalisers(mean64, var64, count, dt)
             else:
                 mean, inv_std = self._running_normalisers(dt)
             gamma, beta = self.params["gamma"], self.params["beta"]
             xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
             a = xhat * gamma.reshape(shape) + beta.reshape(shape)
-            return a, BatchNormCache(x, mean, inv_std, xhat, training)
+            return a, BatchNormCache(x, mean, inv_std, xhat, training, share, count)
         x = np.ascontiguousarray(x)
         x3 = _channels_view(x)
         if training:
@@ -156,21 +172,46 @@ class BatchNorm(Layer):
             mean64 = ws.get(self, "mean64", (C,), np.float64)
             var64 = ws.get(self, "var64", (C,), np.float64)
             _kernels.get("batchnorm_stats")(x3, mean64, var64)
-            mean, inv_std = self._batch_normalisers(mean64, var64, _count(x), dt)
+            if share is not None:
+                mean64, var64, count = self._synced_moments(share, mean64, var64, n)
+            mean, inv_std = self._batch_normalisers(mean64, var64, count, dt)
         else:
             mean, inv_std = self._running_normalisers(dt)
         a = ws.get(self, "a", x.shape, dt)
         kernel(x3, mean, inv_std, self.params["gamma"], self.params["beta"], _channels_view(a))
-        return a, BatchNormCache(x, mean, inv_std, None, training)
+        return a, BatchNormCache(x, mean, inv_std, None, training, share, count)
+
+    def _synced_moments(self, share: BatchShare, mean64: Array, var64: Array, n: int
+                        ) -> tuple[Array, Array, int]:
+        """The global batch's mean and biased variance (float64) and its count ``N``, from
+        this process's (over ``n`` values) and one reduction over the processes.
+
+        Each process sends ``n``, ``n d`` and ``n (var + d^2)`` with ``d = mean - c``, its
+        values' first and second moments about ``c = running_mean`` (the same on every
+        process, and near the data: the subtraction loses little):
+        ``mean = c + sum(n d) / N``, ``var = sum(n (var + d^2)) / N - (sum(n d) / N)^2``.
+        """
+        C = self.num_features
+        c = self.buffers["running_mean"].astype(np.float64)
+        d = mean64 - c
+        sums = share.reduce(np.concatenate([[float(n)], n * d, n * (var64 + d * d)]))
+        count = int(round(sums[0]))
+        if count < 2:
+            raise ValueError(
+                f"BatchNorm({C}) in training mode needs more than one value per channel to "
+                f"compute the batch variance, got {count} in the whole batch (a batch of one "
+                "row: choose a batch size that leaves no batch of one)")
+        s1, s2 = sums[1:C + 1] / count, sums[C + 1:] / count
+        return c + s1, np.maximum(s2 - s1 * s1, 0.0), count
 
     def _backward(self, da: Array, cache: BatchNormCache, ws: Workspace | None = None,
                   need_da_prev: bool = True, da_owned: bool = False
                   ) -> tuple[Array | None, dict[str, Array]]:
         """``da_owned``: ``da`` is scratch that may be overwritten with ``da_prev``."""
-        x, mean, inv_std, xhat, training = cache
+        x, mean, inv_std, xhat, training, share, count = cache
         dt = x.dtype
         gamma = self.params["gamma"]
-        n = _count(x)
+        n = _count(x) if count is None else count
         sums = None
         if ws is not None and training and _fast(dt) and da.dtype == dt:
             sums = _kernels.get("batchnorm_backward_sums")
@@ -179,13 +220,17 @@ class BatchNorm(Layer):
             acc = np.promote_types(dt, np.float64)
             if xhat is None:
                 xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
-            dbeta = da.sum(axis=axes, dtype=acc).astype(dt)
-            dgamma = (da * xhat).sum(axis=axes, dtype=acc).astype(dt)
+            dbeta64 = da.sum(axis=axes, dtype=acc)
+            dgamma64 = (da * xhat).sum(axis=axes, dtype=acc)
+            dbeta, dgamma = dbeta64.astype(dt), dgamma64.astype(dt)
             da_prev = None
             if need_da_prev and training:
+                sum_beta, sum_gamma = dbeta, dgamma
+                if share is not None:
+                    sum_beta, sum_gamma = _synced_sums(share, dbeta64, dgamma64, dt)
                 coef = self._coef(inv_std, n)
                 da_prev = coef.reshape(shape) * (
-                    dt.type(n) * da - dbeta.reshape(shape) - xhat * dgamma.reshape(shape))
+                    dt.type(n) * da - sum_beta.reshape(shape) - xhat * sum_gamma.reshape(shape))
             elif need_da_prev:
                 da_prev = da * (gamma * inv_std).reshape(shape)
             return da_prev, {"gamma": dgamma, "beta": dbeta}
@@ -201,10 +246,13 @@ class BatchNorm(Layer):
         np.copyto(dgamma, dgamma64, casting="same_kind")
         da_prev = None
         if need_da_prev:
+            sum_beta, sum_gamma = dbeta, dgamma
+            if share is not None:
+                sum_beta, sum_gamma = _synced_sums(share, dbeta64, dgamma64, dt)
             da_prev = da if da_owned else ws.get(self, "da_prev", x.shape, dt)
             _kernels.get("batchnorm_backward_dx")(
-                da3, x3, mean, inv_std, self._coef(inv_std, n), dbeta, dgamma, dt.type(n),
-                _channels_view(da_prev))
+                da3, x3, mean, inv_std, self._coef(inv_std, n), sum_beta, sum_gamma,
+                dt.type(n), _channels_view(da_prev))
         return da_prev, {"gamma": dgamma, "beta": dbeta}
 
     # ------------------------------------------------------------------ the (C,) arithmetic
@@ -230,14 +278,16 @@ class BatchNorm(Layer):
         """``gamma * inv_std / N`` (C,), the factor of the training-mode ``da[l-1]``."""
         return self.params["gamma"] * inv_std / inv_std.dtype.type(n)
 
-    def _checked(self, a_prev: Array, training: bool) -> Array:
+    def _checked(self, a_prev: Array, training: bool, share: BatchShare | None = None
+                 ) -> Array:
         """``a_prev`` when it is (m, C) or (m, C, H, W) (with more than one value per channel
-        when ``training``); else ``ValueError`` naming its shape."""
+        when ``training`` on one process: on several, the whole batch's count is checked once
+        known); else ``ValueError`` naming its shape."""
         problem = self.check_input_shape(a_prev.shape[1:])
         if problem is not None:
             raise ValueError(f"BatchNorm({self.num_features}) {problem}; got an input of shape "
                              f"{a_prev.shape}")
-        if training and _count(a_prev) < 2:
+        if training and share is None and _count(a_prev) < 2:
             raise ValueError(
                 f"BatchNorm({self.num_features}) in training mode needs more than one value per "
                 f"channel to compute the batch variance, got an input of shape {a_prev.shape} "
@@ -288,6 +338,15 @@ class BatchNorm(Layer):
         """``"batch norm, momentum 0.1"`` (and eps, when it is not the default)."""
         text = f"batch norm, momentum {self.momentum:g}"
         return text if self.eps == 1e-5 else f"{text}, eps {self.eps:g}"
+
+
+def _synced_sums(share: BatchShare, dbeta64: Array, dgamma64: Array, dt: np.dtype
+                 ) -> tuple[Array, Array]:
+    """``dbeta`` and ``dgamma`` of the whole batch (in ``dt``): this process's sums of
+    ``da`` and ``da * xhat`` (its part of the batch's gradient) added over the processes."""
+    C = dbeta64.shape[0]
+    total = share.reduce(np.concatenate([dbeta64, dgamma64]))
+    return total[:C].astype(dt), total[C:].astype(dt)
 
 
 def _axes(x: Array) -> tuple[tuple[int, ...], tuple[int, ...]]:

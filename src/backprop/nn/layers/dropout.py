@@ -8,6 +8,7 @@ import numpy as np
 
 from backprop._utils import as_rng
 from backprop.nn.layers.base import Layer, register
+from backprop.nn.parallel import current_batch_share
 from backprop.nn.workspace import Workspace
 
 __all__ = ["Dropout", "DropoutCache"]
@@ -59,7 +60,10 @@ class Dropout(Layer):
 
     # With a workspace ``ws`` (during fit) the mask and the output are written into its arrays
     # and ``backward`` multiplies ``da`` in place when it is scratch (``da_owned``); the random
-    # draws, and so the masks, are the same as without one.
+    # draws, and so the masks, are the same as without one.  On several processes (a
+    # BatchShare is current) the draw covers the whole global batch and the share's rows are
+    # kept: each row gets the mask one process would give it, and every process's generator
+    # stays in the same state.
 
     def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
                  ) -> tuple[Array, DropoutCache | None]:
@@ -70,11 +74,18 @@ class Dropout(Layer):
         # longdouble) take the float64 draw, so they see the same mask as float64.
         draw = np.float32 if a_prev.dtype == np.float32 else np.float64
         scale = np.asarray(1.0 / keep, dtype=a_prev.dtype)
+        share = current_batch_share()
+        drawn = a_prev.shape if share is None else (share.size,) + a_prev.shape[1:]
         if ws is None:
-            mask = (self.rng.random(a_prev.shape, dtype=draw) < keep).astype(a_prev.dtype)
+            u = self.rng.random(drawn, dtype=draw)
+            if share is not None:
+                u = u[share.rows]
+            mask = (u < keep).astype(a_prev.dtype)
             mask *= scale
             return a_prev * mask, DropoutCache(mask)
-        u = self.rng.random(out=ws.get(self, "u", a_prev.shape, draw), dtype=draw)
+        u = self.rng.random(out=ws.get(self, "u", drawn, draw), dtype=draw)
+        if share is not None:
+            u = u.take(share.rows, axis=0, out=ws.get(self, "u_share", a_prev.shape, draw))
         mask = ws.get(self, "mask", a_prev.shape, a_prev.dtype)
         np.less(u, keep, out=mask)
         mask *= scale
