@@ -15,7 +15,7 @@ from backprop.nn.layers import LAYERS
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
-PAGES = sorted(DOCS.glob("**/*.md"))
+PAGES = [*sorted(DOCS.glob("**/*.md")), REPO / "README.md"]  # the README runs too
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def layer_registry():
     LAYERS.update(before)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(DOCS).as_posix() for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[p.relative_to(REPO).as_posix() for p in PAGES])
 def test_the_page_prints_what_it_shows(page, tmp_path, layer_registry):
     result = docblocks.run_page(page, tmp_path)
     if result.mismatches:
@@ -44,7 +44,7 @@ def test_the_pages_run_code():
     ran = {p.name: len(docblocks.plan(p.read_text(encoding="utf-8"), p)[0]) for p in PAGES}
     for name in ("quickstart.md", "backprop-by-hand.md", "figure-backprop.md",
                  "gradient-flow.md", "gradient-checking.md", "own-data.md", "tables.md",
-                 "export.md", "sklearn.md", "survives.md", "README_NEW.md"):
+                 "export.md", "sklearn.md", "survives.md", "README.md"):
         assert ran[name] >= 1, name
 
 
@@ -134,12 +134,7 @@ def test_update_writes_the_printed_output_into_the_page(tmp_path):
     assert docblocks.run_page(page, tmp_path / "again").mismatches == []
 
 
-def test_the_proposed_readme_keeps_the_two_commands_ci_runs():
-    proposed = DOCS / "README_NEW.md"
-    if not proposed.exists():  # moved to README.md
-        proposed = REPO / "README.md"
-    first = docblocks.parse_blocks(proposed.read_text(encoding="utf-8"))[0]
-    current = docblocks.parse_blocks((REPO / "README.md").read_text(encoding="utf-8"))[0]
-    assert first.code == current.code
+def test_the_readme_starts_with_the_two_commands_ci_runs():
+    first = docblocks.parse_blocks((REPO / "README.md").read_text(encoding="utf-8"))[0]
     assert first.code.splitlines() == ["pip install . && backprop train",
                                        "pip install '.[test]' && python -m pytest -q"]
