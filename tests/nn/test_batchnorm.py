@@ -490,3 +490,28 @@ def test_a_bias_before_batchnorm_has_a_zero_gradient_that_the_check_accepts(rng)
     report = bp.gradient_check(wrong, X, y)
     row = next(r for r in report.rows if (r.layer, r.param) == (0, "b"))
     assert not report.passed and row.max_relative_error > 0.5
+
+
+def test_fit_joins_a_last_lone_row_to_the_batch_before_it():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(129, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    net = bp.Network([bp.Dense(4, 8, seed=0), bp.BatchNorm(8), bp.Activation("relu"),
+                      bp.Dense(8, 1, "sigmoid", seed=1)], loss="binary_crossentropy")
+    steps = []
+    history = net.fit(X, y, epochs=2, batch_size=64, verbose=0, seed=0,
+                      callbacks=[_Steps(steps)])
+    assert steps == [1, 2, 3, 4]  # two batches an epoch: 64 rows, then 65 (not 64, 64, 1)
+    assert np.isfinite(history["loss"]).all()
+    plain = bp.mlp([4, 8, 1], seed=0)  # without batch statistics the lone row is a batch
+    plain_steps = []
+    plain.fit(X, y, epochs=1, batch_size=64, verbose=0, seed=0, callbacks=[_Steps(plain_steps)])
+    assert plain_steps == [1, 2, 3]
+
+
+class _Steps(bp.Callback):
+    def __init__(self, steps):
+        self.steps = steps
+
+    def on_batch_end(self, step, logs):
+        self.steps.append(step)

@@ -4,7 +4,6 @@ over the processes (see :mod:`backprop.train.distributed` for the scheme)."""
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from backprop.nn.workspace import Workspace
 from backprop.optim import Optimizer
 from backprop.train.callbacks import Callback
 from backprop.train.processes import Processes
-from backprop.train.run import Run
+from backprop.train.run import Run, batch_bounds, batch_count
 from backprop.train.signals import SignalStop
 from backprop.train.step import apply_update, gather
 
@@ -98,11 +97,11 @@ class DistributedRun(Run):
         self.weights = None if w is None else self.procs.concatenate(w.astype(np.float64))
         self.m = self.m_total if self.train_rows is None else self.train_rows.size
         self.size = self.m if batch_size is None else batch_size
-        self.n_batches = math.ceil(self.m / self.size)
+        self.n_batches = batch_count(self.m, self.size, self.network)
 
     def global_rows(self, b: int) -> Array:
         """The global row indices of batch ``b`` of the current epoch, in batch order."""
-        start, stop = b * self.size, min((b + 1) * self.size, self.m)
+        start, stop = batch_bounds(b, self.size, self.m, self.n_batches)
         if self.order is None:
             return (np.arange(start, stop) if self.train_rows is None
                     else self.train_rows[start:stop])

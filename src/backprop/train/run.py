@@ -25,7 +25,24 @@ from backprop.train.step import NonFiniteStep, gather, train_step
 if TYPE_CHECKING:
     from backprop.nn.sequential import Sequential
 
-__all__ = ["Run"]
+__all__ = ["Run", "batch_count", "batch_bounds"]
+
+
+def batch_count(m: int, size: int, network: Sequential) -> int:
+    """How many batches ``m`` rows make at ``size`` rows a batch: ``ceil(m / size)``, except
+    that a last batch of one row is joined to the one before when a layer normalises by batch
+    statistics (a single row has no variance to train it on)."""
+    n = math.ceil(m / size)
+    lone = n > 1 and m % size == 1
+    if lone and any(layer.batch_statistics for layer in network.layers):
+        return n - 1
+    return n
+
+
+def batch_bounds(b: int, size: int, m: int, n_batches: int) -> tuple[int, int]:
+    """``(start, stop)`` of batch ``b`` among ``n_batches`` (the last takes the rest)."""
+    start = b * size
+    return start, (m if b == n_batches - 1 else min(start + size, m))
 
 Array = np.ndarray
 
@@ -54,19 +71,19 @@ class Run:
         self.X, self.y, self.w, self.ws = X, y, w, ws
         self.m = X.shape[0] if self.train_rows is None else self.train_rows.size
         self.size = self.m if batch_size is None else batch_size
-        self.n_batches = math.ceil(self.m / self.size)
+        self.n_batches = batch_count(self.m, self.size, self.network)
 
     def batch_data(self, b: int) -> tuple[Array, Array, Array | None, int]:
         """``(X_b, y_b, w_b, rows)`` of batch ``b`` of the current epoch."""
-        start = b * self.size
+        start, stop = batch_bounds(b, self.size, self.m, self.n_batches)
         X, y, w = self.X, self.y, self.w
         if self.order is None and self.train_rows is None:  # consecutive rows: views, no copy
-            sl = slice(start, min(start + self.size, self.m))
+            sl = slice(start, stop)
             return X[sl], y[sl], None if w is None else w[sl], sl.stop - sl.start
         if self.order is None:  # in order: a slice of the training rows
-            rows = self.train_rows[start:start + self.size]
+            rows = self.train_rows[start:stop]
         else:
-            idx = self.order[start:start + self.size]
+            idx = self.order[start:stop]
             rows = idx if self.train_rows is None else self.train_rows[idx]
         Xb, yb = gather(X, rows, self.ws, "X"), gather(y, rows, self.ws, "y")
         return Xb, yb, None if w is None else w[rows], rows.size

@@ -31,6 +31,9 @@ switch on a layer class:
 ``accepts_sparse``
     The layer takes a SciPy sparse CSR matrix as its input without densifying it (a first
     layer fed sparse data); False for most.
+``batch_statistics``
+    In training the layer normalises by statistics of the batch (batch norm), so a batch of one
+    row cannot train it: ``fit`` then joins a last lone row to the batch before it.
 ``activation``, ``preactivation(cache)``, ``backward_from_dz``
     For a layer whose output is ``f(z)``: its activation (the network fuses sigmoid/softmax
     with their cross-entropy), the ``z`` a forward pass cached, and back-propagation from
@@ -110,6 +113,8 @@ class Layer:
     #: ``forward`` and ``_forward`` take a SciPy sparse CSR ``a_prev`` (and ``backward`` its
     #: cache) without densifying it
     accepts_sparse: bool = False
+    #: training normalises by the batch's own statistics (a batch needs more than one row)
+    batch_statistics: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

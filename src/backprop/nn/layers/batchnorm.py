@@ -101,6 +101,8 @@ class BatchNorm(Layer):
     per channel (``N > 1``); ``training=False`` uses the running ones.
     """
 
+    batch_statistics = True
+
     decayed = ()
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5,
