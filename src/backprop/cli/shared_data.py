@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from backprop._utils import as_rng, optional_import
+from backprop._utils import optional_import
+from backprop.cli.training_data import split_rows
 from backprop.data import (
     DataError,
     Dataset,
@@ -37,8 +38,6 @@ from backprop.data import (
     feature_scale,
     load_dataset,
     needs_preprocessing,
-    split,
-    train_validation_split,
 )
 from backprop.data.columns import (
     choose_columns,
@@ -112,7 +111,7 @@ def prepare_shares(args: argparse.Namespace, procs: Processes) -> SharedPrepared
     """Read this process's share of ``--data``, gather the target, split the rows as one
     process does, and standardize them with statistics of all processes' training rows."""
     data, first_row, m = _load_share(args, procs)
-    train, validation, test, how = procs.everywhere(lambda: _split_rows(args, data, m))
+    train, validation, test, how = procs.everywhere(lambda: split_rows(args, data, m))
     prep = SharedPrepared(procs, data, first_row, m, train, validation, test, how,
                           Standardizer(), None, *(np.empty(0),) * 4)
     X_train = data.X[prep.local(train)]
@@ -274,22 +273,3 @@ def _gathered(procs: Processes, part: Any) -> Any:
         same = len(set(procs.allgather(str(part.dtype)))) == 1
         return pd.Series(whole, name=part.name, dtype=part.dtype if same else None)
     return whole
-
-
-def _split_rows(args: argparse.Namespace, data: Dataset, m: int
-                ) -> tuple[Array, Array, Array, str]:
-    """``(fit, validation, test)`` global row indices, as one process splits them."""
-    strat = data.y if data.task != "regression" else None
-    if data.split is not None:
-        train_idx, test_idx = data.split
-        how = "the data set's official split"
-    else:
-        train_idx, test_idx = split(m, args.test_size, args.seed, strat)
-        how = "a stratified random split" if strat is not None else "a random split"
-    val_idx = train_idx[:0]
-    if args.validation_split:
-        labels = None if strat is None else strat[train_idx]
-        fit_pos, val_pos = train_validation_split(len(train_idx), args.validation_split,
-                                                  as_rng(args.seed), labels)
-        train_idx, val_idx = train_idx[fit_pos], train_idx[val_pos]
-    return train_idx, val_idx, test_idx, how

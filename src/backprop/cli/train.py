@@ -37,7 +37,7 @@ from backprop.train.divergence import TrainingDiverged
 from backprop.train.gradient_flow import GradientFlow
 from backprop.train.signals import SignalStop, exit_code
 
-__all__ = ["DEFAULT_LR", "OUTPUT_ACTIVATION", "cmd_train"]
+__all__ = ["DEFAULT_LR", "OUTPUT_ACTIVATION", "cmd_train", "data_line"]
 
 #: Learning rate when --lr is not given: Adam's and AdamW's own default (as torch.optim's),
 #: which trains Fashion-MNIST's 784-256-128-10 sigmoid network to >= 0.88 in 10 epochs where
@@ -125,17 +125,22 @@ def _user_model(inner: Network, prep: Prepared) -> Network:
                    feature_names=prep.data.feature_names, preprocessor=prep.data.preprocessor)
 
 
-def _print_setup(args: argparse.Namespace, prep: Prepared, inner: Network) -> None:
-    """Say what is trained on what: the data and its task, the split, the network."""
-    data = prep.data
+def data_line(args: argparse.Namespace, data: Dataset, rows: int) -> str:
+    """The header's first line: the data, its size, its task (and classes) and why."""
     what = data.task
     if data.task != "regression":
         shown = ", ".join(map(repr, data.classes[:10])) + (
             ", ..." if len(data.classes) > 10 else "")
         what += f" ({len(data.classes)} classes: {shown})"
     origin = f"; target {data.target!r}" if data.source else ""
-    print(f"data: {args.data}, {data.X.shape[0]} rows x {data.X.shape[1]} features, task {what}"
-          f"{origin}; {data.task_reason}")
+    return (f"data: {args.data}, {rows} rows x {data.X.shape[1]} features, task {what}"
+            f"{origin}; {data.task_reason}")
+
+
+def _print_setup(args: argparse.Namespace, prep: Prepared, inner: Network) -> None:
+    """Say what is trained on what: the data and its task, the split, the network."""
+    data = prep.data
+    print(data_line(args, data, data.X.shape[0]))
     if data.preprocessor is not None:
         pre = data.preprocessor
         used = len(pre.columns_used)

@@ -38,6 +38,7 @@ from backprop.cli.train import (
     _save_outputs,
     _user_model,
     cmd_train,
+    data_line,
 )
 from backprop.model import Network
 from backprop.optim import get_optimizer
@@ -109,14 +110,7 @@ def train_on_processes(args: argparse.Namespace, procs: Processes) -> int:
 def _print_setup(args: argparse.Namespace, prep: SharedPrepared, inner: Network) -> None:
     """What is trained on what, and on how many processes."""
     data, procs = prep.data, prep.procs
-    what = data.task
-    if data.task != "regression":
-        shown = ", ".join(map(repr, data.classes[:10])) + (
-            ", ..." if len(data.classes) > 10 else "")
-        what += f" ({len(data.classes)} classes: {shown})"
-    origin = f"; target {data.target!r}" if data.source else ""
-    print(f"data: {args.data}, {prep.m} rows x {data.X.shape[1]} features, task {what}"
-          f"{origin}; {data.task_reason}")
+    print(data_line(args, data, prep.m))
     val = f"{len(prep.validation)} validation / " if len(prep.validation) else ""
     print(f"split: {len(prep.train)} train / {val}{len(prep.test)} test rows ({prep.how}); "
           "features standardized on the training rows")

@@ -4,7 +4,7 @@ training, validation and test rows, and standardized as the network sees them.
 The data is held once.  Its rows are regrouped in place into three blocks (training,
 validation, test: :func:`backprop.data.group_rows`) and standardized in place with the training
 rows' statistics, so that each part is a view of the one matrix, never a copy of it.  The rows
-in each part, and their order, are those of the split (:func:`_split_rows`).
+in each part, and their order, are those of the split (:func:`split_rows`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from backprop.data import (
     train_validation_split,
 )
 
-__all__ = ["PARTS", "Prepared", "prepare", "table_preprocessor"]
+__all__ = ["PARTS", "Prepared", "prepare", "split_rows", "table_preprocessor"]
 
 #: The parts of a split, in the order their rows are held in the regrouped matrix.
 PARTS = ("train", "validation", "test")
@@ -77,7 +77,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
                         data_dir=args.data_dir, dtype=np.dtype(args.dtype),
                         progress=shows_progress(args), preprocessor=table_preprocessor(args),
                         sep=args.sep, decimal=args.decimal, encoding=args.encoding)
-    train_idx, val_idx, test_idx, how = _split_rows(args, data)
+    train_idx, val_idx, test_idx, how = split_rows(args, data)
     data.refit_preprocessor(train_idx)
     fit_rows, val_rows, _ = group_rows(data.X, [train_idx, val_idx, test_idx])
     data.y = data.y[np.concatenate([train_idx, val_idx, test_idx])]
@@ -102,15 +102,18 @@ def table_preprocessor(args: argparse.Namespace) -> TablePreprocessor:
                              na_values=args.na_values, scale=False)
 
 
-def _split_rows(args: argparse.Namespace, data: Dataset
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """``(fit, validation, test)`` row indices and a description of the split."""
+def split_rows(args: argparse.Namespace, data: Dataset, m: int | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """``(fit, validation, test)`` row indices of the ``m`` rows (default: ``data``'s) and a
+    description of the split; the processes of a many-process run split the global rows
+    with it too."""
     strat = data.y if data.task != "regression" else None
     if data.split is not None:
         train_idx, test_idx = data.split
         how = "the data set's official split"
     else:
-        train_idx, test_idx = split(data.X.shape[0], args.test_size, args.seed, strat)
+        rows = data.X.shape[0] if m is None else m
+        train_idx, test_idx = split(rows, args.test_size, args.seed, strat)
         how = "a stratified random split" if strat is not None else "a random split"
     val_idx = train_idx[:0]
     if args.validation_split:
