@@ -10,7 +10,18 @@ from backprop.data import DataError, Dataset, Standardizer, TablePreprocessor, l
 from backprop.gradcheck import GradientCheckReport, ParamCheck, gradient_check, relative_error
 from backprop.model import Network, load, mlp, save
 from backprop.nn.activations import ACTIVATIONS, Activation, get_activation
-from backprop.nn.layers import INITIALIZERS, LAYERS, Dense, Dropout, Layer, Standardize
+from backprop.nn.layers import (
+    INITIALIZERS,
+    LAYERS,
+    AvgPool2D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    Standardize,
+)
 from backprop.nn.losses import (
     LOSSES,
     BinaryCrossEntropy,
@@ -61,6 +72,10 @@ __all__ = [
     "Dropout",
     "Layer",
     "Standardize",
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "Flatten",
     "DataError",
     "Dataset",
     "Standardizer",

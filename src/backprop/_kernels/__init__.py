@@ -18,9 +18,10 @@ kernels evaluate the same expressions in the same order and dtype as their twins
 The modules, by domain: :mod:`~backprop._kernels.registry` (registration, compilation,
 :func:`get`, :func:`disabled`), :mod:`~backprop._kernels.numerics` (finiteness checks, flat
 arrays, dtype scalars, the L2 penalty's reductions), :mod:`~backprop._kernels.optim` (the
-optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward) and
-:mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy).  This package imports
-nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky ReLU's slope)
+optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward),
+:mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy) and
+:mod:`~backprop._kernels.conv` (im2col, col2im and pooling on channels-last images).  This
+package imports nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky ReLU's slope)
 arrives as an argument.
 
 The kernels are compiled on first use (then cached on disk by numba).  :func:`get` returns None
@@ -29,7 +30,7 @@ to a non-empty value other than ``0``, or inside :func:`disabled`; callers then 
 path.
 """
 
-from backprop._kernels import dense, losses, numerics, optim, registry
+from backprop._kernels import conv, dense, losses, numerics, optim, registry
 from backprop._kernels.dense import ActivationKernels, activation_kernels
 from backprop._kernels.numerics import (
     all_finite,
@@ -61,6 +62,7 @@ __all__ = [
     "smallest_normal",
     "square_floor",
     # the modules (importing them registers their kernels)
+    "conv",
     "dense",
     "losses",
     "numerics",

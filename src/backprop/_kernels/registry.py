@@ -20,18 +20,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Every kernel by name: the plain-Python function that numba compiles.
 KERNELS: dict[str, Callable[..., Any]] = {}
+#: the kernels compiled with ``parallel=True`` (their ``prange`` loops run on numba's threads)
+PARALLEL: set[str] = set()
 
 _compiled: dict[str, Callable[..., Any]] | None = None
 _enabled = os.environ.get("BACKPROP_DISABLE_NUMBA", "") in ("", "0")
 
 
-def register(name: str) -> Callable[[F], F]:
-    """Decorator: add the plain-Python kernel it decorates to :data:`KERNELS` as ``name``."""
+def register(name: str, parallel: bool = False) -> Callable[[F], F]:
+    """Decorator: add the plain-Python kernel it decorates to :data:`KERNELS` as ``name``;
+    ``parallel``: compile it with numba's ``parallel=True`` (for kernels whose outer loop is a
+    ``prange`` over independent items, images say)."""
 
     def add(fn: F) -> F:
         if name in KERNELS:
             raise ValueError(f"a kernel named {name!r} is already registered")
         KERNELS[name] = fn
+        if parallel:
+            PARALLEL.add(name)
         return fn
 
     return add
@@ -48,8 +54,9 @@ def _compile() -> dict[str, Callable[..., Any]]:
         else:
             # error_model="numpy": division by zero gives inf/nan instead of raising, which
             # also lets LLVM vectorise the loops.  No fastmath: results must match NumPy.
-            jit = numba.njit(cache=True, nogil=True, error_model="numpy")
-            _compiled = {name: jit(fn) for name, fn in KERNELS.items()}
+            options = {"cache": True, "nogil": True, "error_model": "numpy"}
+            _compiled = {name: numba.njit(**options, parallel=name in PARALLEL)(fn)
+                         for name, fn in KERNELS.items()}
     return _compiled
 
 

@@ -1,0 +1,197 @@
+"""Image kernels on channels-last (NHWC) arrays: im2col and its adjoint, max and average
+pooling forward and backward.
+
+Why channels-last.  The layers' public layout is NCHW (PyTorch, ONNX), but im2col copies, for
+every output pixel, the ``kh * kw`` input pixels of its window: in NHWC each of those is one
+contiguous run of ``C`` numbers, in NCHW a strided gather of single numbers.  The fast paths of
+the image layers therefore hand each other arrays of logical shape ``(m, C, H, W)`` whose memory
+is ``(m, H, W, C)`` (``a_nhwc.transpose(0, 3, 1, 2)``, PyTorch's "channels_last" memory
+format),
+and these kernels see the ``(m, H, W, C)`` view.  ``benchmarks/bench_conv.py`` measures them.
+
+Every loop over images is a ``prange`` (one image per task: images never share an output
+element, so the scatter-adds of the backward kernels need no atomics).  The plain NumPy twins
+are the layers' reference paths (``backprop.nn.layers.conv`` and ``pooling``), which
+``tests/nn/test_conv.py`` and the layer contract test compare with these.
+
+Conventions: ``x`` (m, H, W, C); windows of ``kh x kw`` with strides ``sh, sw`` and padding
+``ph, pw`` on each side; the output is (m, Ho, Wo, ...) with ``Ho = (H + 2 ph - kh) // sh + 1``.
+``zero`` (and average pooling's ``size = kh kw``) are scalars of the arrays' dtype (numba would
+widen float32 arithmetic with a Python number to float64).
+Window offset ``(i, j)`` of output pixel ``(p, q)`` reads input row ``p sh - ph + i`` and column
+``q sw - pw + j``; outside the input it reads the padding (0, or -inf for max pooling).
+"""
+
+from __future__ import annotations
+
+from backprop._kernels.registry import register
+
+try:
+    from numba import prange
+except ImportError:  # pragma: no cover - without numba the layers take their NumPy paths
+    prange = range
+
+__all__: list[str] = []
+
+
+@register("im2col", parallel=True)
+def _im2col(x, cols, kh, kw, sh, sw, ph, pw, zero):
+    """``cols[n, p, q, i, j, :] = x[n, p sh - ph + i, q sw - pw + j, :]`` (0 in the padding);
+    ``cols`` (m, Ho, Wo, kh, kw, C), so that ``cols.reshape(m Ho Wo, kh kw C)`` is the
+    matrix whose product with the (kh kw C, O) weights is the convolution."""
+    m, H, W, C = x.shape
+    Ho, Wo = cols.shape[1], cols.shape[2]
+    for n in prange(m):
+        for p in range(Ho):
+            for i in range(kh):
+                h = p * sh - ph + i
+                inside_h = 0 <= h < H
+                for q in range(Wo):
+                    for j in range(kw):
+                        w = q * sw - pw + j
+                        out = cols[n, p, q, i, j]
+                        if inside_h and 0 <= w < W:
+                            row = x[n, h, w]
+                            for c in range(C):
+                                out[c] = row[c]
+                        else:
+                            for c in range(C):
+                                out[c] = zero
+
+
+@register("col2im", parallel=True)
+def _col2im(dcols, dx, kh, kw, sh, sw, ph, pw, zero):
+    """The adjoint of :func:`_im2col`: ``dx`` (m, H, W, C) is the sum, over every window that
+    read an input pixel, of that window's entry of ``dcols`` (m, Ho, Wo, kh, kw, C); padding
+    entries are dropped."""
+    m, H, W, C = dx.shape
+    Ho, Wo = dcols.shape[1], dcols.shape[2]
+    for n in prange(m):
+        dxn = dx[n]
+        for h in range(H):
+            for w in range(W):
+                for c in range(C):
+                    dxn[h, w, c] = zero
+        for p in range(Ho):
+            for i in range(kh):
+                h = p * sh - ph + i
+                if h < 0 or h >= H:
+                    continue
+                for q in range(Wo):
+                    for j in range(kw):
+                        w = q * sw - pw + j
+                        if w < 0 or w >= W:
+                            continue
+                        src = dcols[n, p, q, i, j]
+                        dst = dxn[h, w]
+                        for c in range(C):
+                            dst[c] += src[c]
+
+
+@register("max_pool_forward", parallel=True)
+def _max_pool_forward(x, out, arg, kh, kw, sh, sw, ph, pw):
+    """``out[n, p, q, c]`` = the maximum of the window, ``arg[n, p, q, c]`` = its offset
+    ``i kw + j`` in the window: the FIRST maximum in row-major window order (a later equal value
+    does not replace it, as in PyTorch); the first NaN wins, as with ``np.argmax``.  The
+    padding (-inf) is never chosen: a window of nothing but -inf points at its first cell
+    inside the input (the layers allow at most half a window of padding, so there is one)."""
+    m, H, W, C = x.shape
+    Ho, Wo = out.shape[1], out.shape[2]
+    for n in prange(m):
+        for p in range(Ho):
+            for q in range(Wo):
+                best, where = out[n, p, q], arg[n, p, q]
+                for c in range(C):
+                    where[c] = -1
+                for i in range(kh):
+                    h = p * sh - ph + i
+                    if h < 0 or h >= H:
+                        continue
+                    for j in range(kw):
+                        w = q * sw - pw + j
+                        if w < 0 or w >= W:
+                            continue
+                        row = x[n, h, w]
+                        k = i * kw + j
+                        for c in range(C):
+                            v = row[c]
+                            b = best[c]
+                            if where[c] < 0 or v > b or (v != v and b == b):
+                                best[c] = v
+                                where[c] = k
+
+
+@register("max_pool_backward", parallel=True)
+def _max_pool_backward(da, arg, dx, kh, kw, sh, sw, ph, pw, zero):
+    """``dx`` (m, H, W, C): each ``da[n, p, q, c]`` added to the input cell its window's
+    maximum came from (``arg``); zero elsewhere."""
+    m, H, W, C = dx.shape
+    Ho, Wo = da.shape[1], da.shape[2]
+    for n in prange(m):
+        dxn = dx[n]
+        for h in range(H):
+            for w in range(W):
+                for c in range(C):
+                    dxn[h, w, c] = zero
+        for p in range(Ho):
+            for q in range(Wo):
+                g, where = da[n, p, q], arg[n, p, q]
+                for c in range(C):
+                    k = where[c]
+                    i = k // kw
+                    dxn[p * sh - ph + i, q * sw - pw + (k - i * kw), c] += g[c]
+
+
+@register("avg_pool_forward", parallel=True)
+def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, zero, size):
+    """``out[n, p, q, c]`` = the sum of the window (zero padding included), in row-major window
+    order, divided by ``kh kw`` (PyTorch's ``count_include_pad=True``)."""
+    m, H, W, C = x.shape
+    Ho, Wo = out.shape[1], out.shape[2]
+    for n in prange(m):
+        for p in range(Ho):
+            for q in range(Wo):
+                acc = out[n, p, q]
+                for c in range(C):
+                    acc[c] = zero
+                for i in range(kh):
+                    h = p * sh - ph + i
+                    if h < 0 or h >= H:
+                        continue
+                    for j in range(kw):
+                        w = q * sw - pw + j
+                        if w < 0 or w >= W:
+                            continue
+                        row = x[n, h, w]
+                        for c in range(C):
+                            acc[c] += row[c]
+                for c in range(C):
+                    acc[c] = acc[c] / size
+
+
+@register("avg_pool_backward", parallel=True)
+def _avg_pool_backward(da, dx, kh, kw, sh, sw, ph, pw, zero, size):
+    """``dx`` (m, H, W, C): each input cell gets ``da / (kh kw)`` of every window that holds
+    it."""
+    m, H, W, C = dx.shape
+    Ho, Wo = da.shape[1], da.shape[2]
+    for n in prange(m):
+        dxn = dx[n]
+        for h in range(H):
+            for w in range(W):
+                for c in range(C):
+                    dxn[h, w, c] = zero
+        for p in range(Ho):
+            for q in range(Wo):
+                g = da[n, p, q]
+                for i in range(kh):
+                    h = p * sh - ph + i
+                    if h < 0 or h >= H:
+                        continue
+                    for j in range(kw):
+                        w = q * sw - pw + j
+                        if w < 0 or w >= W:
+                            continue
+                        dst = dxn[h, w]
+                        for c in range(C):
+                            dst[c] += g[c] / size
