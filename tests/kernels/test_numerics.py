@@ -17,7 +17,8 @@ DTYPES = [np.float32, np.float64]
 def test_every_registered_kernel_is_compiled_and_disabled_turns_them_off():
     names = {"adam", "sgd", "rmsprop", "add_scaled", "sum_squares", "all_finite",
              "bias_activation", "activation_backward", "softmax_forward", "softmax_xent",
-             "argmax_hits"}
+             "argmax_hits", "im2col", "col2im", "max_pool_forward", "max_pool_backward",
+             "avg_pool_forward", "avg_pool_backward"}
     assert set(_kernels.KERNELS) == names
     for name in names:
         assert _kernels.get(name) is not None, name

@@ -21,8 +21,8 @@ arrays, dtype scalars, the L2 penalty's reductions), :mod:`~backprop._kernels.op
 optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward),
 :mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy) and
 :mod:`~backprop._kernels.conv` (im2col, col2im and pooling on channels-last images).  This
-package imports nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky ReLU's slope)
-arrives as an argument.
+package imports nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky
+ReLU's slope) arrives as an argument.
 
 The kernels are compiled on first use (then cached on disk by numba).  :func:`get` returns None
 when numba cannot be imported, when the environment variable ``BACKPROP_DISABLE_NUMBA`` is set

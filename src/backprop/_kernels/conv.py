@@ -10,7 +10,10 @@ format),
 and these kernels see the ``(m, H, W, C)`` view.  ``benchmarks/bench_conv.py`` measures them.
 
 Every loop over images is a ``prange`` (one image per task: images never share an output
-element, so the scatter-adds of the backward kernels need no atomics).  The plain NumPy twins
+element, so the scatter-adds of the backward kernels need no atomics).  The backward kernels
+visit the windows last to first: an input pixel that several windows share then receives
+their shares in the order of the window offsets ``(i, j)``, the order in which the plain
+twins add them, so that pooling's two paths agree bit for bit.  The plain NumPy twins
 are the layers' reference paths (``backprop.nn.layers.conv`` and ``pooling``), which
 ``tests/nn/test_conv.py`` and the layer contract test compare with these.
 
@@ -72,12 +75,12 @@ def _col2im(dcols, dx, kh, kw, sh, sw, ph, pw, zero):
             for w in range(W):
                 for c in range(C):
                     dxn[h, w, c] = zero
-        for p in range(Ho):
+        for p in range(Ho - 1, -1, -1):
             for i in range(kh):
                 h = p * sh - ph + i
                 if h < 0 or h >= H:
                     continue
-                for q in range(Wo):
+                for q in range(Wo - 1, -1, -1):
                     for j in range(kw):
                         w = q * sw - pw + j
                         if w < 0 or w >= W:
@@ -133,8 +136,8 @@ def _max_pool_backward(da, arg, dx, kh, kw, sh, sw, ph, pw, zero):
             for w in range(W):
                 for c in range(C):
                     dxn[h, w, c] = zero
-        for p in range(Ho):
-            for q in range(Wo):
+        for p in range(Ho - 1, -1, -1):
+            for q in range(Wo - 1, -1, -1):
                 g, where = da[n, p, q], arg[n, p, q]
                 for c in range(C):
                     k = where[c]
@@ -181,8 +184,8 @@ def _avg_pool_backward(da, dx, kh, kw, sh, sw, ph, pw, zero, size):
             for w in range(W):
                 for c in range(C):
                     dxn[h, w, c] = zero
-        for p in range(Ho):
-            for q in range(Wo):
+        for p in range(Ho - 1, -1, -1):
+            for q in range(Wo - 1, -1, -1):
                 g = da[n, p, q]
                 for i in range(kh):
                     h = p * sh - ph + i

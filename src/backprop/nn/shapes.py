@@ -35,7 +35,10 @@ def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tup
             prev = f"layers[{i - 1}] ({type(layers[i - 1]).__name__}) returns {shape}"
             raise ValueError(f"layer sizes do not chain: {prev} but layers[{i}] "
                              f"({type(layer).__name__}) expects {tuple(want)}")
-        out = tuple(layer.output_shape(shape))
+        try:
+            out = tuple(layer.output_shape(shape))
+        except ValueError as e:  # an image layer given the wrong channels or too small a size
+            raise ValueError(f"layers[{i}] ({type(layer).__name__}): {e}") from None
         shapes.append((shape, out))
         shape = out
     return shapes

@@ -1,11 +1,13 @@
 """The 2-D convolution, NCHW in and out, OIHW weights (as PyTorch and ONNX).
 
 In the founding note's notation, with ``a[l-1]`` of shape (m, C, H, W), ``W[l]`` of shape
-(F, C, kh, kw) (``F = out_channels`` filters, as CS231n names them), ``b[l]`` of shape (F,) and the output of shape (m, F, Ho, Wo) (see
-:mod:`~backprop.nn.layers.windows` for ``Ho``, ``Wo``, strides and zero padding):
+(F, C, kh, kw) (``F = out_channels`` filters, as CS231n names them), ``b[l]`` of shape (F,)
+and the output of shape (m, F, Ho, Wo) (see :mod:`~backprop.nn.layers.windows` for ``Ho``,
+``Wo``, strides and zero padding):
 
 forward
-    ``z[l][n, o, p, q] = b[o] + sum over c, i, j of W[o, c, i, j] a_pad[n, c, p sh + i, q sw + j]``
+    ``z[l][n, f, p, q] = b[f] + sum over c, i, j of W[f, c, i, j] a_pad[n, c, p sh + i,
+    q sw + j]``
     and ``a[l] = f(z[l])``.  Unrolled into a matrix product (im2col, as in CS231n): the columns
     of ``X_col`` (C kh kw, m Ho Wo) are the windows, one per output pixel, so::
 
