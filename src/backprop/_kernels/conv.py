@@ -9,7 +9,9 @@ is ``(m, H, W, C)`` (``a_nhwc.transpose(0, 3, 1, 2)``, PyTorch's "channels_last"
 format),
 and these kernels see the ``(m, H, W, C)`` view.  ``benchmarks/bench_conv.py`` measures them.
 
-Every loop over images is a ``prange`` (one image per task: images never share an output
+The loops index arrays element by element: a slice such as ``x[n, h, w]`` would be a new
+array object in numba, which costs more than the few numbers it holds.  Every loop over
+images is a ``prange`` (one image per task: images never share an output
 element, so the scatter-adds of the backward kernels need no atomics).  The backward kernels
 visit the windows last to first: an input pixel that several windows share then receives
 their shares in the order of the window offsets ``(i, j)``, the order in which the plain
@@ -52,14 +54,12 @@ def _im2col(x, cols, kh, kw, sh, sw, ph, pw, zero):
                 for q in range(Wo):
                     for j in range(kw):
                         w = q * sw - pw + j
-                        out = cols[n, p, q, i, j]
                         if inside_h and 0 <= w < W:
-                            row = x[n, h, w]
                             for c in range(C):
-                                out[c] = row[c]
+                                cols[n, p, q, i, j, c] = x[n, h, w, c]
                         else:
                             for c in range(C):
-                                out[c] = zero
+                                cols[n, p, q, i, j, c] = zero
 
 
 @register("col2im", parallel=True)
@@ -70,11 +70,10 @@ def _col2im(dcols, dx, kh, kw, sh, sw, ph, pw, zero):
     m, H, W, C = dx.shape
     Ho, Wo = dcols.shape[1], dcols.shape[2]
     for n in prange(m):
-        dxn = dx[n]
         for h in range(H):
             for w in range(W):
                 for c in range(C):
-                    dxn[h, w, c] = zero
+                    dx[n, h, w, c] = zero
         for p in range(Ho - 1, -1, -1):
             for i in range(kh):
                 h = p * sh - ph + i
@@ -85,10 +84,8 @@ def _col2im(dcols, dx, kh, kw, sh, sw, ph, pw, zero):
                         w = q * sw - pw + j
                         if w < 0 or w >= W:
                             continue
-                        src = dcols[n, p, q, i, j]
-                        dst = dxn[h, w]
                         for c in range(C):
-                            dst[c] += src[c]
+                            dx[n, h, w, c] += dcols[n, p, q, i, j, c]
 
 
 @register("max_pool_forward", parallel=True)
@@ -103,9 +100,8 @@ def _max_pool_forward(x, out, arg, kh, kw, sh, sw, ph, pw):
     for n in prange(m):
         for p in range(Ho):
             for q in range(Wo):
-                best, where = out[n, p, q], arg[n, p, q]
                 for c in range(C):
-                    where[c] = -1
+                    arg[n, p, q, c] = -1
                 for i in range(kh):
                     h = p * sh - ph + i
                     if h < 0 or h >= H:
@@ -114,14 +110,13 @@ def _max_pool_forward(x, out, arg, kh, kw, sh, sw, ph, pw):
                         w = q * sw - pw + j
                         if w < 0 or w >= W:
                             continue
-                        row = x[n, h, w]
                         k = i * kw + j
                         for c in range(C):
-                            v = row[c]
-                            b = best[c]
-                            if where[c] < 0 or v > b or (v != v and b == b):
-                                best[c] = v
-                                where[c] = k
+                            v = x[n, h, w, c]
+                            b = out[n, p, q, c]
+                            if arg[n, p, q, c] < 0 or v > b or (v != v and b == b):
+                                out[n, p, q, c] = v
+                                arg[n, p, q, c] = k
 
 
 @register("max_pool_backward", parallel=True)
@@ -131,18 +126,16 @@ def _max_pool_backward(da, arg, dx, kh, kw, sh, sw, ph, pw, zero):
     m, H, W, C = dx.shape
     Ho, Wo = da.shape[1], da.shape[2]
     for n in prange(m):
-        dxn = dx[n]
         for h in range(H):
             for w in range(W):
                 for c in range(C):
-                    dxn[h, w, c] = zero
+                    dx[n, h, w, c] = zero
         for p in range(Ho - 1, -1, -1):
             for q in range(Wo - 1, -1, -1):
-                g, where = da[n, p, q], arg[n, p, q]
                 for c in range(C):
-                    k = where[c]
+                    k = arg[n, p, q, c]
                     i = k // kw
-                    dxn[p * sh - ph + i, q * sw - pw + (k - i * kw), c] += g[c]
+                    dx[n, p * sh - ph + i, q * sw - pw + (k - i * kw), c] += da[n, p, q, c]
 
 
 @register("avg_pool_forward", parallel=True)
@@ -154,9 +147,8 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, zero, size):
     for n in prange(m):
         for p in range(Ho):
             for q in range(Wo):
-                acc = out[n, p, q]
                 for c in range(C):
-                    acc[c] = zero
+                    out[n, p, q, c] = zero
                 for i in range(kh):
                     h = p * sh - ph + i
                     if h < 0 or h >= H:
@@ -165,11 +157,10 @@ def _avg_pool_forward(x, out, kh, kw, sh, sw, ph, pw, zero, size):
                         w = q * sw - pw + j
                         if w < 0 or w >= W:
                             continue
-                        row = x[n, h, w]
                         for c in range(C):
-                            acc[c] += row[c]
+                            out[n, p, q, c] += x[n, h, w, c]
                 for c in range(C):
-                    acc[c] = acc[c] / size
+                    out[n, p, q, c] = out[n, p, q, c] / size
 
 
 @register("avg_pool_backward", parallel=True)
@@ -179,14 +170,12 @@ def _avg_pool_backward(da, dx, kh, kw, sh, sw, ph, pw, zero, size):
     m, H, W, C = dx.shape
     Ho, Wo = da.shape[1], da.shape[2]
     for n in prange(m):
-        dxn = dx[n]
         for h in range(H):
             for w in range(W):
                 for c in range(C):
-                    dxn[h, w, c] = zero
+                    dx[n, h, w, c] = zero
         for p in range(Ho - 1, -1, -1):
             for q in range(Wo - 1, -1, -1):
-                g = da[n, p, q]
                 for i in range(kh):
                     h = p * sh - ph + i
                     if h < 0 or h >= H:
@@ -195,6 +184,5 @@ def _avg_pool_backward(da, dx, kh, kw, sh, sw, ph, pw, zero, size):
                         w = q * sw - pw + j
                         if w < 0 or w >= W:
                             continue
-                        dst = dxn[h, w]
                         for c in range(C):
-                            dst[c] += g[c] / size
+                            dx[n, h, w, c] += da[n, p, q, c] / size

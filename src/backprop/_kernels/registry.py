@@ -57,6 +57,10 @@ def _compile() -> dict[str, Callable[..., Any]]:
             options = {"cache": True, "nogil": True, "error_model": "numpy"}
             _compiled = {name: numba.njit(**options, parallel=name in PARALLEL)(fn)
                          for name, fn in KERNELS.items()}
+            # a serial twin of each parallel kernel, for work too small to be worth waking
+            # threads for (see :func:`get`)
+            _compiled.update({f"{name}:serial": numba.njit(**options)(KERNELS[name])
+                              for name in PARALLEL})
     return _compiled
 
 
@@ -70,10 +74,20 @@ def enabled() -> bool:
     return _enabled
 
 
-def get(name: str) -> Callable[..., Any] | None:
-    """The compiled kernel ``name`` (e.g. ``"adam"``), or None when kernels are unavailable."""
+#: below this many elements of work a parallel kernel runs serially: waking numba's threads
+#: costs microseconds on an idle machine and milliseconds on a busy one
+PARALLEL_MIN_WORK = 1 << 17
+
+
+def get(name: str, work: int | None = None) -> Callable[..., Any] | None:
+    """The compiled kernel ``name`` (e.g. ``"adam"``), or None when kernels are unavailable.
+
+    ``work``: for a parallel kernel, about how many elements the call touches; under
+    :data:`PARALLEL_MIN_WORK` its serial twin is returned (the same code, one thread)."""
     if not _enabled:
         return None
+    if work is not None and work < PARALLEL_MIN_WORK and name in PARALLEL:
+        name = f"{name}:serial"
     return _compile().get(name)
 
 

@@ -275,7 +275,7 @@ class Conv2D(Layer):
         m, C = x.shape[0], x.shape[3]
         kh, kw = self.window.kernel
         cols = ws.get(self, "cols", (m, Ho, Wo, kh, kw, C), dt)
-        _kernels.get("im2col")(x, cols, *self.window.args, dt.type(0))
+        _kernels.get("im2col", cols.size)(x, cols, *self.window.args, dt.type(0))
         cols2 = cols.reshape(m * Ho * Wo, kh * kw * C)
         # (m Ho Wo, kh kw C) @ (kh kw C, F) -> (m Ho Wo, F): z in NHWC memory
         z2 = np.matmul(cols2, self._weights_k(ws), out=ws.get(self, "z", (m * Ho * Wo, F), dt))
@@ -309,8 +309,8 @@ class Conv2D(Layer):
         dcols = np.matmul(dz2, self._weights_k(ws).T, out=ws.get(self, "dcols", cols2.shape, dt))
         dx = ws.get(self, "dx", (m, H, W_, C), dt)
         Ho, Wo = self.window.output_hw(H, W_)
-        _kernels.get("col2im")(dcols.reshape(m, Ho, Wo, kh, kw, C), dx, *self.window.args,
-                               dt.type(0))
+        col2im_ = _kernels.get("col2im", dcols.size)
+        col2im_(dcols.reshape(m, Ho, Wo, kh, kw, C), dx, *self.window.args, dt.type(0))
         return to_channels_first(dx), grads
 
     # ------------------------------------------------------------------ protocol

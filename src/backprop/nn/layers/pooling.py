@@ -187,15 +187,15 @@ class MaxPool2D(_Pool2D):
         # the offset of a window's maximum fits a byte unless the window is huge
         arg = self._out(x, ws, "arg", np.int8 if self.window.kernel[0] *
                         self.window.kernel[1] <= 127 else np.int32)
-        _kernels.get("max_pool_forward")(x, out, arg, *self.window.args)
+        _kernels.get("max_pool_forward", x.size)(x, out, arg, *self.window.args)
         return to_channels_first(out), PoolCache(a_prev.shape, to_channels_first(arg), True)
 
     def _fast_backward(self, da: Array, cache: PoolCache, ws: Workspace) -> Array:
         m, C, H, W = cache.shape
         dx = ws.get(self, "dx", (m, H, W, C), da.dtype)
         g = channels_last(da, ws, self, "da")
-        _kernels.get("max_pool_backward")(g, channels_last(cache.arg), dx, *self.window.args,
-                                          da.dtype.type(0))
+        backward = _kernels.get("max_pool_backward", dx.size)
+        backward(g, channels_last(cache.arg), dx, *self.window.args, da.dtype.type(0))
         return to_channels_first(dx)
 
 
@@ -244,7 +244,7 @@ class AvgPool2D(_Pool2D):
         out = self._out(x, ws, "a")
         kh, kw = self.window.kernel
         dt = x.dtype.type
-        _kernels.get("avg_pool_forward")(x, out, *self.window.args, dt(0), dt(kh * kw))
+        _kernels.get("avg_pool_forward", x.size)(x, out, *self.window.args, dt(0), dt(kh * kw))
         return to_channels_first(out), PoolCache(a_prev.shape, None, True)
 
     def _fast_backward(self, da: Array, cache: PoolCache, ws: Workspace) -> Array:
@@ -252,6 +252,6 @@ class AvgPool2D(_Pool2D):
         dx = ws.get(self, "dx", (m, H, W, C), da.dtype)
         kh, kw = self.window.kernel
         dt = da.dtype.type
-        _kernels.get("avg_pool_backward")(channels_last(da, ws, self, "da"), dx,
+        _kernels.get("avg_pool_backward", dx.size)(channels_last(da, ws, self, "da"), dx,
                                           *self.window.args, dt(0), dt(kh * kw))
         return to_channels_first(dx)
