@@ -43,15 +43,16 @@ __all__: list[str] = []
 def _im2col(x, cols, kh, kw, sh, sw, ph, pw, zero):
     """``cols[n, p, q, i, j, :] = x[n, p sh - ph + i, q sw - pw + j, :]`` (0 in the padding);
     ``cols`` (m, Ho, Wo, kh, kw, C), so that ``cols.reshape(m Ho Wo, kh kw C)`` is the
-    matrix whose product with the (kh kw C, O) weights is the convolution."""
+    matrix whose product with the (kh kw C, F) weights is the convolution.  ``cols`` is
+    written in memory order, each window's row of ``C`` channels copied as one run."""
     m, H, W, C = x.shape
     Ho, Wo = cols.shape[1], cols.shape[2]
     for n in prange(m):
         for p in range(Ho):
-            for i in range(kh):
-                h = p * sh - ph + i
-                inside_h = 0 <= h < H
-                for q in range(Wo):
+            for q in range(Wo):
+                for i in range(kh):
+                    h = p * sh - ph + i
+                    inside_h = 0 <= h < H
                     for j in range(kw):
                         w = q * sw - pw + j
                         if inside_h and 0 <= w < W:
@@ -93,39 +94,69 @@ def _max_pool_forward(x, out, arg, kh, kw, sh, sw, ph, pw):
     """``out[n, p, q, c]`` = the maximum of the window, ``arg[n, p, q, c]`` = its offset
     ``i kw + j`` in the window: the FIRST maximum in row-major window order (a later equal value
     does not replace it, as in PyTorch); the first NaN wins, as with ``np.argmax``.  The
-    padding (-inf) is never chosen: a window of nothing but -inf points at its first cell
-    inside the input (the layers allow at most half a window of padding, so there is one)."""
+    padding (-inf) is never chosen: the window's first cell inside the input starts the
+    search (the layers allow at most half a window of padding, so there is one).  The
+    comparisons are selects, not branches, so that the loop over channels vectorises."""
     m, H, W, C = x.shape
     Ho, Wo = out.shape[1], out.shape[2]
     for n in prange(m):
         for p in range(Ho):
+            i0 = max(0, ph - p * sh)  # the first window row inside the input
             for q in range(Wo):
+                j0 = max(0, pw - q * sw)
+                h0, w0, k0 = p * sh - ph + i0, q * sw - pw + j0, i0 * kw + j0
                 for c in range(C):
-                    arg[n, p, q, c] = -1
-                for i in range(kh):
+                    out[n, p, q, c] = x[n, h0, w0, c]
+                    arg[n, p, q, c] = k0
+                for i in range(i0, kh):
                     h = p * sh - ph + i
-                    if h < 0 or h >= H:
-                        continue
-                    for j in range(kw):
+                    if h >= H:
+                        break
+                    for j in range(j0, kw):
                         w = q * sw - pw + j
-                        if w < 0 or w >= W:
+                        if w >= W:
+                            break
+                        if i == i0 and j == j0:
                             continue
                         k = i * kw + j
                         for c in range(C):
                             v = x[n, h, w, c]
                             b = out[n, p, q, c]
-                            if arg[n, p, q, c] < 0 or v > b or (v != v and b == b):
-                                out[n, p, q, c] = v
-                                arg[n, p, q, c] = k
+                            take = v > b or (v != v and b == b)
+                            out[n, p, q, c] = v if take else b
+                            arg[n, p, q, c] = k if take else arg[n, p, q, c]
 
 
 @register("max_pool_backward", parallel=True)
 def _max_pool_backward(da, arg, dx, kh, kw, sh, sw, ph, pw, zero):
     """``dx`` (m, H, W, C): each ``da[n, p, q, c]`` added to the input cell its window's
-    maximum came from (``arg``); zero elsewhere."""
+    maximum came from (``arg``); zero elsewhere.  Windows that tile the input (stride = kernel,
+    no padding: the usual case) write every cell once, its share or 0, with no separate pass
+    that zeroes ``dx``."""
     m, H, W, C = dx.shape
     Ho, Wo = da.shape[1], da.shape[2]
+    tiled = sh == kh and sw == kw and ph == 0 and pw == 0
     for n in prange(m):
+        if tiled:
+            for p in range(Ho):
+                for i in range(kh):
+                    h = p * kh + i
+                    for q in range(Wo):
+                        for j in range(kw):
+                            w = q * kw + j
+                            k = i * kw + j
+                            for c in range(C):
+                                dx[n, h, w, c] = da[n, p, q, c] if arg[n, p, q, c] == k else zero
+            # the rows and columns past the last window are in none
+            for h in range(Ho * kh, H):
+                for w in range(W):
+                    for c in range(C):
+                        dx[n, h, w, c] = zero
+            for h in range(Ho * kh):
+                for w in range(Wo * kw, W):
+                    for c in range(C):
+                        dx[n, h, w, c] = zero
+            continue
         for h in range(H):
             for w in range(W):
                 for c in range(C):
