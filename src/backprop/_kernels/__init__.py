@@ -31,6 +31,7 @@ path.
 """
 
 from backprop._kernels import conv, dense, losses, numerics, optim, registry
+from backprop._kernels.conv import image_activation_kernels
 from backprop._kernels.dense import ActivationKernels, activation_kernels
 from backprop._kernels.numerics import (
     all_finite,
@@ -56,6 +57,7 @@ __all__ = [
     "flat",
     "flush_subnormals",
     "get",
+    "image_activation_kernels",
     "moment_square",
     "register",
     "scalars",

@@ -29,14 +29,24 @@ Window offset ``(i, j)`` of output pixel ``(p, q)`` reads input row ``p sh - ph 
 
 from __future__ import annotations
 
-from backprop._kernels.registry import register
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from backprop._kernels.dense import LEAKY_RELU, LINEAR, RELU, SIGMOID, TANH, ActivationKernels
+from backprop._kernels.numerics import scalars
+from backprop._kernels.registry import enabled, get, register
 
 try:
     from numba import prange
 except ImportError:  # pragma: no cover - without numba the layers take their NumPy paths
     prange = range
 
-__all__: list[str] = []
+__all__ = ["image_activation_kernels"]
+
+Array = np.ndarray
 
 
 @register("im2col", parallel=True)
@@ -217,3 +227,80 @@ def _avg_pool_backward(da, dx, kh, kw, sh, sw, ph, pw, zero, size):
                             continue
                         for c in range(C):
                             dx[n, h, w, c] += da[n, p, q, c] / size
+
+
+@register("image_bias_activation", parallel=True)
+def _image_bias_activation(z, b, a, kind, zero, slope):
+    """The dense layer's ``bias_activation`` for an (m, rows, F) stack of per-image
+    ``z`` rows, parallel over images: ``z += b`` in place, ``a = f(z)`` (ReLU, leaky ReLU or
+    linear)."""
+    m, r, F = z.shape
+    for n in prange(m):
+        for i in range(r):
+            for f in range(F):
+                x = z[n, i, f] + b[f]
+                z[n, i, f] = x
+                if kind == RELU:
+                    x = zero if x < zero else x
+                elif kind == LEAKY_RELU:
+                    x = x if x > zero else slope * x
+                a[n, i, f] = x
+
+
+@register("image_activation_backward", parallel=True)
+def _image_activation_backward(da, z, a, db_parts, kind, zero, one, slope):
+    """The dense layer's ``activation_backward`` for (m, rows, F) stacks, parallel over
+    images: ``da *= f'(z)`` in place, and ``db_parts[n]`` = the sum of image n's rows (the
+    caller adds the images' parts up)."""
+    m, r, F = da.shape
+    for n in prange(m):
+        for f in range(F):
+            db_parts[n, f] = zero
+        for i in range(r):
+            for f in range(F):
+                d = da[n, i, f]
+                if kind == RELU:
+                    d = d * (one if z[n, i, f] > zero else zero)
+                elif kind == LEAKY_RELU:
+                    d = d * (one if z[n, i, f] > zero else slope)
+                elif kind == TANH:
+                    d = d * (one - a[n, i, f] * a[n, i, f])
+                elif kind == SIGMOID:
+                    d = d * (a[n, i, f] * (one - a[n, i, f]))
+                da[n, i, f] = d
+                db_parts[n, f] += d
+
+
+_IMAGE_KINDS = {"relu": (RELU, True), "leaky_relu": (LEAKY_RELU, True),
+                "linear": (LINEAR, True), "tanh": (TANH, False), "sigmoid": (SIGMOID, False)}
+
+
+def image_activation_kernels(name: str, dtype: Any, slope: float) -> ActivationKernels | None:
+    """Bias + activation kernels for a convolution's ``z`` in channels-last rows, parallel
+    over images: ``forward(z, b, a)`` and ``backward(da, z, a, db)`` on (m, rows, F) arrays
+    (``forward`` is None for tanh and sigmoid, whose NumPy form is faster); None for other
+    activations or when kernels are off.  ``slope``: leaky ReLU's."""
+    if not enabled() or name not in _IMAGE_KINDS:
+        return None
+    return _image_activation_kernels(name, np.dtype(dtype), slope)
+
+
+@functools.cache
+def _image_activation_kernels(name: str, dtype: np.dtype, slope: float
+                              ) -> ActivationKernels | None:
+    if get("image_bias_activation") is None:
+        return None  # numba cannot be imported
+    kind, has_forward = _IMAGE_KINDS[name]
+    zero, one, slope_ = scalars(dtype, 0, 1, slope)
+    fwd: Callable[[Array, Array, Array], bool] | None = None
+    if has_forward:
+        def fwd(z: Array, b: Array, a: Array) -> bool:
+            get("image_bias_activation", z.size)(z, b, a, kind, zero, slope_)
+            return True
+
+    def bwd(da: Array, z: Array, a: Array, db: Array) -> None:
+        parts = np.empty((da.shape[0], da.shape[2]), dtype=da.dtype)
+        get("image_activation_backward", da.size)(da, z, a, parts, kind, zero, one, slope_)
+        np.sum(parts, axis=0, out=db)
+
+    return ActivationKernels(fwd, bwd)

@@ -33,8 +33,9 @@ only, written for reading) runs for any float dtype, and whenever the compiled k
 (``backprop._kernels.disabled()``, or numba missing).  The fast path, the default for float32
 and float64, is the same algebra on channels-last memory: im2col builds ``(m Ho Wo, kh kw C)``
 rows with a numba kernel, one product ``cols @ W_k`` gives ``z`` as (m Ho Wo, F) (the output's
-NHWC memory, returned as an (m, F, Ho, Wo) view), bias and activation are one fused pass (the
-dense layer's kernels), and col2im is a parallel gather-add.  ``benchmarks/bench_conv.py``
+NHWC memory, returned as an (m, F, Ho, Wo) view), bias and activation are one fused pass
+parallel over images (as are the activation's derivative and the bias gradient), and col2im
+is a parallel scatter-add per image.  ``benchmarks/bench_conv.py``
 measures it against PyTorch and against its own matrix products.
 """
 
@@ -218,7 +219,9 @@ class Conv2D(Layer):
                          da.dtype)
             np.copyto(dz2.reshape(da_t.shape), da_t)
         db = ws.get(self, "db", (F,), da.dtype)
-        kernels.backward(dz2, z2, a2, db)  # dz2 <- dz = da * f'(z); db = sum of dz over rows
+        # dz2 <- dz = da * f'(z); db = sum of dz over rows; on (m, Ho Wo, F) views
+        m, Ho, Wo = da_t.shape[:3]
+        kernels.backward(*(v.reshape(m, Ho * Wo, F) for v in (dz2, z2, a2)), db)
         return self._fast_backward_from_dz(dz2, db, cache, ws, need_da_prev)
 
     # ------------------------------------------------------------------ plain reference
@@ -249,15 +252,16 @@ class Conv2D(Layer):
 
     # ------------------------------------------------------------------ fast path
     def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
-        """The activation's fused kernels, or None; looked up once per workspace."""
-        return ws.cached(self, "kernels", self._find_kernels, ws.inference)
+        """The activation's fused kernels (parallel over images), or None; looked up once per
+        workspace."""
+        return ws.cached(self, "kernels", self._find_kernels)
 
-    def _find_kernels(self, inference: bool) -> _kernels.ActivationKernels | None:
+    def _find_kernels(self) -> _kernels.ActivationKernels | None:
         act = self.activation
         if ACTIVATIONS.get(act.name) is not act:
             return None
-        return _kernels.activation_kernels(act.name, self.params["W"].dtype, inference,
-                                           LEAKY_RELU_SLOPE)
+        return _kernels.image_activation_kernels(act.name, self.params["W"].dtype,
+                                                 LEAKY_RELU_SLOPE)
 
     def _weights_k(self, ws: Workspace) -> Array:
         """``W`` as the (kh kw C, F) matrix whose rows match the fast path's im2col rows."""
@@ -286,7 +290,7 @@ class Conv2D(Layer):
         else:
             # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
             a2 = z2 if ws.inference else ws.get(self, "a", z2.shape, dt)
-            kernels.forward(z2, b, a2)
+            kernels.forward(z2.reshape(m, Ho * Wo, F), b, a2.reshape(m, Ho * Wo, F))
         z = to_channels_first(z2.reshape(m, Ho, Wo, F))
         a = to_channels_first(a2.reshape(m, Ho, Wo, F))
         return a, ConvCache(a_prev, cols2, z, a, True)
