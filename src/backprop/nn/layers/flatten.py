@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from backprop.nn.layers.base import Layer, Shape, register
+from backprop.nn.workspace import Workspace
 
 __all__ = ["Flatten", "FlattenCache"]
 
@@ -38,13 +39,31 @@ class Flatten(Layer):
 
     def forward(self, a_prev: Array, training: bool = False) -> tuple[Array, FlattenCache]:
         """``a_prev`` (m, *shape) -> ``a`` (m, prod(shape))."""
-        if a_prev.ndim < 2:
-            raise ValueError(f"Flatten takes an input of shape (m, ...), got shape "
-                             f"{a_prev.shape}")
-        return a_prev.reshape(a_prev.shape[0], -1), FlattenCache(a_prev.shape[1:])
+        return self._forward(a_prev, training)
 
     def backward(self, da: Array, cache: FlattenCache) -> tuple[Array, dict[str, Array]]:
         """``da`` (m, prod(shape)) -> ``da_prev`` (m, *shape)."""
+        return self._backward(da, cache)
+
+    # With a workspace (fit, predict) the copy a channels-last input needs goes into a reused
+    # array, and backward's view of ``da`` is scratch whenever ``da`` was: the layers below
+    # may then overwrite it instead of copying it.
+
+    def _forward(self, a_prev: Array, training: bool, ws: Workspace | None = None
+                 ) -> tuple[Array, FlattenCache]:
+        if a_prev.ndim < 2:
+            raise ValueError(f"Flatten takes an input of shape (m, ...), got shape "
+                             f"{a_prev.shape}")
+        m, cache = a_prev.shape[0], FlattenCache(a_prev.shape[1:])
+        if ws is None or a_prev.flags.c_contiguous:
+            return a_prev.reshape(m, -1), cache
+        out = ws.get(self, "a", (m, math.prod(cache.shape)), a_prev.dtype)
+        np.copyto(out.reshape(a_prev.shape), a_prev)
+        return out, cache
+
+    def _backward(self, da: Array, cache: FlattenCache, ws: Workspace | None = None,
+                  need_da_prev: bool = True, da_owned: bool = False
+                  ) -> tuple[Array, dict[str, Array]]:
         return da.reshape(da.shape[0], *cache.shape), {}
 
     def output_shape(self, input_shape: Shape) -> Shape:
