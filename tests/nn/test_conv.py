@@ -10,6 +10,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 import backprop as bp
 from backprop import _kernels
+from backprop.nn.layers import conv as conv_module
 from backprop.nn.layers.conv import col2im, im2col
 from backprop.nn.layers.windows import Window
 from backprop.nn.workspace import Workspace
@@ -107,6 +108,35 @@ def test_fast_equals_plain_in_float32(case, activation, rng):
             assert g[k].dtype == np.float32 and g[k].flags.c_contiguous
             np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-4,
                                        atol=1e-5 * np.abs(g_ref[k]).max())
+
+
+@pytest.mark.parametrize("images_per_chunk", [1, 2, None])
+@pytest.mark.parametrize("case", [CASES[1], (1, 12, 6, 5, 3, 1, 1)],
+                         ids=["windows unrolled again", "windows kept"])
+def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monkeypatch, rng):
+    """The fast path works through the batch a few images at a time (one image; two, with a
+    short last chunk; all at once), and either unrolls the windows again in backward (many
+    input channels) or keeps them (few): the same results every way."""
+    layer, x = layer_and_data(case, np.float64, rng, "relu")
+    C, F, H, W, *_ = case
+    Ho, Wo = layer.output_shape((C, H, W))[1:]
+    per_image = Ho * Wo * max(C * np.prod(layer.window.kernel), F)
+    if images_per_chunk is not None:
+        monkeypatch.setattr(conv_module, "CHUNK_ELEMENTS", images_per_chunk * per_image)
+    assert layer._chunk(Ho, Wo) == (images_per_chunk or layer._chunk(Ho, Wo))
+    with _kernels.disabled():
+        a_ref, cache_ref = layer.forward(x)
+        da = rng.normal(size=a_ref.shape)
+        dx_ref, g_ref = layer.backward(da, cache_ref)
+    ws = Workspace()
+    for _ in range(2):  # the second pass reuses the workspace's arrays
+        a, cache = layer._forward(x, True, ws)
+        assert (cache.x_col is not None) == (C * np.prod(layer.window.kernel) <= F)
+        dx, g = layer._backward(da.copy(), cache, ws, True, da_owned=True)
+        np.testing.assert_allclose(a, a_ref, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(dx, dx_ref, rtol=1e-11, atol=1e-12)
+        for k in ("W", "b"):
+            np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-11, atol=1e-12)
 
 
 def test_fast_path_returns_channels_last_memory_and_skips_dx_when_not_needed(rng):

@@ -31,12 +31,14 @@ backward
 Two implementations compute this.  The plain reference (:func:`im2col`, :func:`col2im`; NumPy
 only, written for reading) runs for any float dtype, and whenever the compiled kernels are off
 (``backprop._kernels.disabled()``, or numba missing).  The fast path, the default for float32
-and float64, is the same algebra on channels-last memory: im2col builds ``(m Ho Wo, kh kw C)``
-rows with a numba kernel, one product ``cols @ W_k`` gives ``z`` as (m Ho Wo, F) (the output's
-NHWC memory, returned as an (m, F, Ho, Wo) view), bias and activation are one fused pass
-parallel over images (as are the activation's derivative and the bias gradient), and col2im
-is a parallel scatter-add per image.  ``benchmarks/bench_conv.py``
-measures it against PyTorch and against its own matrix products.
+and float64, is the same algebra on channels-last memory, a few images at a time so that the
+unrolled windows never leave the cache: im2col builds ``(n Ho Wo, kh kw C)`` rows with a numba
+kernel, the product ``cols @ W_k`` gives those images' ``z`` as (n Ho Wo, F) rows (the
+output's NHWC memory, returned as an (m, F, Ho, Wo) view), and bias and activation are one
+fused pass parallel over images.  Backward unrolls the cached input again chunk by chunk
+(cheaper than keeping every window of the batch in memory), adds each chunk's ``cols^T dz``
+to ``dW``, and turns ``dz W_k^T`` into ``da[l-1]`` with a scatter-add per image (col2im).
+``benchmarks/bench_conv.py`` measures it against PyTorch and against its own matrix products.
 """
 
 from __future__ import annotations
@@ -57,13 +59,17 @@ __all__ = ["Conv2D", "ConvCache", "im2col", "col2im"]
 
 Array = np.ndarray
 _FAST_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the fast path works through a batch in chunks of images whose unrolled windows hold about
+#: this many numbers (see ``benchmarks/bench_conv.py``)
+CHUNK_ELEMENTS = 1 << 18
 
 
 class ConvCache(NamedTuple):
     """What :meth:`Conv2D.forward` keeps for :meth:`Conv2D.backward`."""
 
     a_prev: Array  #: the input a[l-1], (m, C, H, W)
-    cols: Array  #: plain: X_col (C kh kw, m Ho Wo); fast: (m Ho Wo, kh kw C) rows
+    x_col: Array | None  #: plain: X_col (C kh kw, m Ho Wo); fast: its windows, when kept
+    x_nhwc: Array | None  #: fast path: a[l-1] as (m, H, W, C) (backward unrolls it again)
     z: Array  #: z[l], (m, F, Ho, Wo) (fast: channels-last memory)
     a: Array  #: a[l] = f(z[l]), (m, F, Ho, Wo)
     fast: bool  #: made by the fast path (its backward then runs too)
@@ -173,9 +179,7 @@ class Conv2D(Layer):
         ``need_da_prev=False`` skips ``dJ/da_prev`` (None in its place)."""
         if not cache.fast:
             return self._plain_backward_from_dz(dz, cache, need_da_prev)
-        ws = Workspace()
-        dz2 = channels_last(dz, ws, self, "dz").reshape(-1, self.out_channels)
-        return self._fast_backward_from_dz(dz2, dz2.sum(axis=0), cache, ws, need_da_prev)
+        return self._fast_backward(dz, cache, Workspace(), need_da_prev, False, False)
 
     def preactivation(self, cache: ConvCache) -> Array:
         """The cached ``z`` (m, F, Ho, Wo)."""
@@ -202,27 +206,7 @@ class Conv2D(Layer):
         if not cache.fast:
             dz = self.activation.backward(da, cache.z, cache.a)
             return self._plain_backward_from_dz(dz, cache, need_da_prev)
-        ws = ws or Workspace()
-        F = self.out_channels
-        da_t = da.transpose(0, 2, 3, 1)  # (m, Ho, Wo, F)
-        z2 = cache.z.transpose(0, 2, 3, 1).reshape(-1, F)  # views: the fast path's memory
-        a2 = cache.a.transpose(0, 2, 3, 1).reshape(-1, F)
-        kernels = self._kernels(ws)
-        if kernels is None or kernels.backward is None:
-            dz = self.activation.backward(da_t, z2.reshape(da_t.shape), a2.reshape(da_t.shape))
-            dz2 = channels_last(to_channels_first(dz), ws, self, "dz").reshape(-1, F)
-            return self._fast_backward_from_dz(dz2, dz2.sum(axis=0), cache, ws, need_da_prev)
-        if da_owned and da_t.flags.c_contiguous:
-            dz2 = da_t.reshape(-1, F)
-        else:
-            dz2 = ws.get(self, "dz", (da_t.shape[0] * da_t.shape[1] * da_t.shape[2], F),
-                         da.dtype)
-            np.copyto(dz2.reshape(da_t.shape), da_t)
-        db = ws.get(self, "db", (F,), da.dtype)
-        # dz2 <- dz = da * f'(z); db = sum of dz over rows; on (m, Ho Wo, F) views
-        m, Ho, Wo = da_t.shape[:3]
-        kernels.backward(*(v.reshape(m, Ho * Wo, F) for v in (dz2, z2, a2)), db)
-        return self._fast_backward_from_dz(dz2, db, cache, ws, need_da_prev)
+        return self._fast_backward(da, cache, ws or Workspace(), need_da_prev, da_owned, True)
 
     # ------------------------------------------------------------------ plain reference
     def _plain_forward(self, a_prev: Array) -> tuple[Array, ConvCache]:
@@ -234,7 +218,7 @@ class Conv2D(Layer):
         z_row = W_row @ X_col + self.params["b"][:, None]  # (F, m Ho Wo)
         z = np.ascontiguousarray(z_row.reshape(F, m, Ho, Wo).transpose(1, 0, 2, 3))
         a = self.activation.value(z)
-        return a, ConvCache(a_prev, X_col, z, a, False)
+        return a, ConvCache(a_prev, X_col, None, z, a, False)
 
     def _plain_backward_from_dz(self, dz: Array, cache: ConvCache, need_da_prev: bool
                                 ) -> tuple[Array | None, dict[str, Array]]:
@@ -242,7 +226,7 @@ class Conv2D(Layer):
         F = self.out_channels
         dz_row = dz.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, m Ho Wo)
         grads = {
-            "W": (dz_row @ cache.cols.T).reshape(W.shape),  # (F, m Ho Wo) @ (m Ho Wo, C kh kw)
+            "W": (dz_row @ cache.x_col.T).reshape(W.shape),  # (F, m Ho Wo) @ (m Ho Wo, C kh kw)
             "b": dz.sum(axis=(0, 2, 3)),  # (F,)
         }
         if not need_da_prev:
@@ -271,6 +255,12 @@ class Conv2D(Layer):
         np.copyto(Wk, W.transpose(2, 3, 1, 0))
         return Wk.reshape(kh * kw * C, F)
 
+    def _chunk(self, Ho: int, Wo: int) -> int:
+        """Images per chunk of the fast path: as many as keep one chunk's unrolled windows
+        (and its ``z``) within about 1 MiB of float32, half a core's L2 cache."""
+        K = self.in_channels * self.window.kernel[0] * self.window.kernel[1]
+        return max(1, CHUNK_ELEMENTS // (Ho * Wo * max(K, self.out_channels)))
+
     def _fast_forward(self, a_prev: Array, ws: Workspace, Ho: int, Wo: int
                       ) -> tuple[Array, ConvCache]:
         W, b = self.params["W"], self.params["b"]
@@ -278,44 +268,103 @@ class Conv2D(Layer):
         x = channels_last(a_prev.astype(dt, copy=False), ws, self, "x")  # (m, H, W, C)
         m, C = x.shape[0], x.shape[3]
         kh, kw = self.window.kernel
-        cols = ws.get(self, "cols", (m, Ho, Wo, kh, kw, C), dt)
-        _kernels.get("im2col", cols.size)(x, cols, *self.window.args, dt.type(0))
-        cols2 = cols.reshape(m * Ho * Wo, kh * kw * C)
-        # (m Ho Wo, kh kw C) @ (kh kw C, F) -> (m Ho Wo, F): z in NHWC memory
-        z2 = np.matmul(cols2, self._weights_k(ws), out=ws.get(self, "z", (m * Ho * Wo, F), dt))
+        P, K = Ho * Wo, kh * kw * C  # output pixels per image, window length
+        Wk = self._weights_k(ws)
+        z2 = ws.get(self, "z", (m * P, F), dt)
         kernels = self._kernels(ws)
-        if kernels is None or kernels.forward is None:
+        fused = kernels is not None and kernels.forward is not None
+        # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
+        a2 = z2 if ws.inference or not fused else ws.get(self, "a", z2.shape, dt)
+        g = self._chunk(Ho, Wo)
+        # windows no longer than z's rows (few input channels) are kept for backward: that
+        # costs less memory than z, and less time than unrolling them again
+        keep = K <= F and not ws.inference
+        cols = ws.get(self, "cols", (m if keep else min(g, m), Ho, Wo, kh, kw, C), dt)
+        # chunk by chunk, so that the unrolled windows and z stay in cache between im2col,
+        # the product and the activation
+        for s in range(0, m, g):
+            n = min(g, m - s)
+            cols_c = cols[s:s + n] if keep else cols[:n]
+            _kernels.get("im2col", cols_c.size)(x[s:s + n], cols_c, *self.window.args,
+                                                dt.type(0))
+            # (n Ho Wo, kh kw C) @ (kh kw C, F) -> (n Ho Wo, F): z in NHWC memory
+            z_c = np.matmul(cols_c.reshape(n * P, K), Wk, out=z2[s * P:(s + n) * P])
+            if fused:
+                kernels.forward(z_c.reshape(n, P, F), b, a2[s * P:(s + n) * P].reshape(n, P, F))
+        if not fused:
             z2 += b
             a2 = self.activation.value(z2)
-        else:
-            # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
-            a2 = z2 if ws.inference else ws.get(self, "a", z2.shape, dt)
-            kernels.forward(z2.reshape(m, Ho * Wo, F), b, a2.reshape(m, Ho * Wo, F))
         z = to_channels_first(z2.reshape(m, Ho, Wo, F))
         a = to_channels_first(a2.reshape(m, Ho, Wo, F))
-        return a, ConvCache(a_prev, cols2, z, a, True)
+        return a, ConvCache(a_prev, cols.reshape(m * P, K) if keep else None, x, z, a, True)
 
-    def _fast_backward_from_dz(self, dz2: Array, db: Array, cache: ConvCache, ws: Workspace,
-                               need_da_prev: bool) -> tuple[Array | None, dict[str, Array]]:
-        """``dz2``: dz as (m Ho Wo, F) rows; ``db`` its column sums."""
+    def _fast_backward(self, d: Array, cache: ConvCache, ws: Workspace, need_da_prev: bool,
+                       d_owned: bool, through_activation: bool
+                       ) -> tuple[Array | None, dict[str, Array]]:
+        """From ``d = dJ/da`` (``through_activation``) or ``dJ/dz`` (m, F, Ho, Wo), chunk by
+        chunk: ``dz``, the bias gradient, the windows again (im2col of the cached input), their
+        share of ``dW``, and ``da_prev`` through ``dz W_k^T`` and col2im."""
         W = self.params["W"]
         F, C, kh, kw = W.shape
-        cols2, dt = cache.cols, dz2.dtype
-        # (kh kw C, m Ho Wo) @ (m Ho Wo, F) -> (kh kw C, F), then as (F, C, kh, kw)
-        dWk = np.matmul(cols2.T, dz2, out=ws.get(self, "dW_k", (kh * kw * C, F), dt))
+        x, dt = cache.x_nhwc, W.dtype
+        m, H, W_ = x.shape[:3]
+        Ho, Wo = d.shape[2:]
+        P, K = Ho * Wo, kh * kw * C
+        d_t = d.transpose(0, 2, 3, 1)  # (m, Ho, Wo, F)
+        if d_owned and d_t.flags.c_contiguous:
+            dz2 = d_t.reshape(m * P, F)  # overwritten with dz in place
+        else:
+            dz2 = ws.get(self, "dz", (m * P, F), dt)
+            np.copyto(dz2.reshape(d_t.shape), d_t)
+        z2 = cache.z.transpose(0, 2, 3, 1).reshape(m * P, F)  # views: the fast path's memory
+        a2 = cache.a.transpose(0, 2, 3, 1).reshape(m * P, F)
+        kernels = self._kernels(ws) if through_activation else None
+        per_chunk = kernels is not None and kernels.backward is not None
+        if through_activation and not per_chunk:
+            dz2[...] = self.activation.backward(dz2, z2, a2)
+        db = ws.get(self, "db", (F,), dt)
+        if per_chunk:
+            db[...] = 0
+            db_c = ws.get(self, "db_chunk", (F,), dt)
+        else:
+            np.sum(dz2, axis=0, out=db)
+        Wk = self._weights_k(ws)
+        kept = cache.x_col  # the forward pass's windows, (m Ho Wo, kh kw C), or None
+        dWk = ws.get(self, "dW_k", (K, F), dt)
+        if kept is None:
+            dWk[...] = 0
+            dWk_c = ws.get(self, "dW_k_chunk", (K, F), dt)
+        dx = ws.get(self, "dx", (m, H, W_, C), dt) if need_da_prev else None
+        g = self._chunk(Ho, Wo)
+        shape = (min(g, m), Ho, Wo, kh, kw, C)
+        cols = ws.get(self, "cols_again", shape, dt) if kept is None else None
+        dcols = ws.get(self, "dcols", shape, dt) if need_da_prev else None
+        for s in range(0, m, g):
+            n = min(g, m - s)
+            rows = slice(s * P, (s + n) * P)
+            dz_c = dz2[rows]
+            if per_chunk:  # dz = da * f'(z) in place; the chunk's bias gradient
+                kernels.backward(*(v.reshape(n, P, F) for v in (dz_c, z2[rows], a2[rows])),
+                                 db_c)
+                db += db_c
+            if kept is None:
+                cols_c = cols[:n]
+                _kernels.get("im2col", cols_c.size)(x[s:s + n], cols_c, *self.window.args,
+                                                    dt.type(0))
+                # (kh kw C, n Ho Wo) @ (n Ho Wo, F) -> (kh kw C, F)
+                dWk += np.matmul(cols_c.reshape(n * P, K).T, dz_c, out=dWk_c)
+            if need_da_prev:
+                # (n Ho Wo, F) @ (F, kh kw C) -> (n Ho Wo, kh kw C): each window's share of dX
+                dcols_c = np.matmul(dz_c, Wk.T, out=dcols[:n].reshape(n * P, K))
+                _kernels.get("col2im", dcols_c.size)(dcols_c.reshape(n, *shape[1:]),
+                                                     dx[s:s + n], *self.window.args,
+                                                     dt.type(0))
+        if kept is not None:
+            np.matmul(kept.T, dz2, out=dWk)  # (kh kw C, m Ho Wo) @ (m Ho Wo, F)
         dW = ws.get(self, "dW", W.shape, dt)
-        np.copyto(dW, dWk.reshape(kh, kw, C, F).transpose(3, 2, 0, 1))
+        np.copyto(dW, dWk.reshape(kh, kw, C, F).transpose(3, 2, 0, 1))  # as (F, C, kh, kw)
         grads = {"W": dW, "b": db}
-        if not need_da_prev:
-            return None, grads
-        m, _, H, W_ = cache.a_prev.shape
-        # (m Ho Wo, F) @ (F, kh kw C) -> (m Ho Wo, kh kw C): every window's share of dX
-        dcols = np.matmul(dz2, self._weights_k(ws).T, out=ws.get(self, "dcols", cols2.shape, dt))
-        dx = ws.get(self, "dx", (m, H, W_, C), dt)
-        Ho, Wo = self.window.output_hw(H, W_)
-        col2im_ = _kernels.get("col2im", dcols.size)
-        col2im_(dcols.reshape(m, Ho, Wo, kh, kw, C), dx, *self.window.args, dt.type(0))
-        return to_channels_first(dx), grads
+        return (to_channels_first(dx) if need_da_prev else None), grads
 
     # ------------------------------------------------------------------ protocol
     def output_shape(self, input_shape: Shape) -> Shape:
