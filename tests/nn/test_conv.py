@@ -114,16 +114,18 @@ def test_fast_equals_plain_in_float32(case, activation, rng):
 @pytest.mark.parametrize("case", [CASES[1], (1, 12, 6, 5, 3, 1, 1)],
                          ids=["windows unrolled again", "windows kept"])
 def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monkeypatch, rng):
-    """The fast path works through the batch a few images at a time (one image; two, with a
-    short last chunk; all at once), and either unrolls the windows again in backward (many
-    input channels) or keeps them (few): the same results every way."""
+    """On one thread the fast path works through the batch a few images at a time (one image;
+    two, with a short last chunk; all at once), and either unrolls the windows again in
+    backward (many input channels, chunks) or keeps them (few channels, or one chunk): the
+    same results every way."""
     layer, x = layer_and_data(case, np.float64, rng, "relu")
     C, F, H, W, *_ = case
     Ho, Wo = layer.output_shape((C, H, W))[1:]
     per_image = Ho * Wo * max(C * np.prod(layer.window.kernel), F)
+    monkeypatch.setattr(_kernels, "threads", lambda: 1)  # chunks are for one thread
     if images_per_chunk is not None:
         monkeypatch.setattr(conv_module, "CHUNK_ELEMENTS", images_per_chunk * per_image)
-    assert layer._chunk(Ho, Wo) == (images_per_chunk or layer._chunk(Ho, Wo))
+    assert layer._chunk(Ho, Wo, 3) == (images_per_chunk or 3)
     with _kernels.disabled():
         a_ref, cache_ref = layer.forward(x)
         da = rng.normal(size=a_ref.shape)
@@ -131,12 +133,21 @@ def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monk
     ws = Workspace()
     for _ in range(2):  # the second pass reuses the workspace's arrays
         a, cache = layer._forward(x, True, ws)
-        assert (cache.x_col is not None) == (C * np.prod(layer.window.kernel) <= F)
+        kept = C * np.prod(layer.window.kernel) <= F or images_per_chunk is None
+        assert (cache.x_col is not None) == kept
         dx, g = layer._backward(da.copy(), cache, ws, True, da_owned=True)
         np.testing.assert_allclose(a, a_ref, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(dx, dx_ref, rtol=1e-11, atol=1e-12)
         for k in ("W", "b"):
             np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-11, atol=1e-12)
+
+
+def test_on_several_threads_the_batch_is_one_chunk(monkeypatch):
+    layer = bp.Conv2D(32, 64, 3, padding=1)
+    monkeypatch.setattr(_kernels, "threads", lambda: 2)
+    assert layer._chunk(14, 14, 128) == 128
+    monkeypatch.setattr(_kernels, "threads", lambda: 1)
+    assert layer._chunk(14, 14, 128) == (1 << 18) // (14 * 14 * 288) == 4
 
 
 def test_fast_path_returns_channels_last_memory_and_skips_dx_when_not_needed(rng):

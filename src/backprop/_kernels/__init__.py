@@ -42,7 +42,15 @@ from backprop._kernels.numerics import (
     square_floor,
 )
 from backprop._kernels.optim import constants, flush_subnormals, moment_square
-from backprop._kernels.registry import KERNELS, available, disabled, enabled, get, register
+from backprop._kernels.registry import (
+    KERNELS,
+    available,
+    disabled,
+    enabled,
+    get,
+    register,
+    threads,
+)
 
 __all__ = [
     "KERNELS",
@@ -63,6 +71,7 @@ __all__ = [
     "scalars",
     "smallest_normal",
     "square_floor",
+    "threads",
     # the modules (importing them registers their kernels)
     "conv",
     "dense",

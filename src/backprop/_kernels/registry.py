@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["KERNELS", "register", "get", "available", "enabled", "disabled"]
+__all__ = ["KERNELS", "register", "get", "available", "enabled", "disabled", "threads"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -102,3 +102,12 @@ def disabled() -> Iterator[None]:
         yield
     finally:
         _enabled = before
+
+
+def threads() -> int:
+    """How many threads the parallel kernels run on (numba's setting; 1 without numba)."""
+    try:
+        import numba  # optional, as in _compile
+    except ImportError:  # pragma: no cover - exercised only without numba
+        return 1
+    return numba.get_num_threads()

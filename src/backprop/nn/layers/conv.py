@@ -255,11 +255,16 @@ class Conv2D(Layer):
         np.copyto(Wk, W.transpose(2, 3, 1, 0))
         return Wk.reshape(kh * kw * C, F)
 
-    def _chunk(self, Ho: int, Wo: int) -> int:
-        """Images per chunk of the fast path: as many as keep one chunk's unrolled windows
-        (and its ``z``) within about 1 MiB of float32, half a core's L2 cache."""
+    def _chunk(self, Ho: int, Wo: int, m: int) -> int:
+        """Images per chunk of the fast path (of ``m``).  On one thread: as many as keep one
+        chunk's unrolled windows (and its ``z``) within about 1 MiB of float32, half a core's
+        L2 cache.  On several (numba's thread count): the whole batch, because every chunk's
+        kernels and products would wake the threads again, and on a busy machine each wake-up
+        costs more than the cache saves (``benchmarks/bench_conv.py``)."""
+        if _kernels.threads() > 1:
+            return m
         K = self.in_channels * self.window.kernel[0] * self.window.kernel[1]
-        return max(1, CHUNK_ELEMENTS // (Ho * Wo * max(K, self.out_channels)))
+        return max(1, min(m, CHUNK_ELEMENTS // (Ho * Wo * max(K, self.out_channels))))
 
     def _fast_forward(self, a_prev: Array, ws: Workspace, Ho: int, Wo: int
                       ) -> tuple[Array, ConvCache]:
@@ -275,11 +280,12 @@ class Conv2D(Layer):
         fused = kernels is not None and kernels.forward is not None
         # z += b; a = f(z) in one pass; when predicting, a overwrites z (no backward)
         a2 = z2 if ws.inference or not fused else ws.get(self, "a", z2.shape, dt)
-        g = self._chunk(Ho, Wo)
-        # windows no longer than z's rows (few input channels) are kept for backward: that
-        # costs less memory than z, and less time than unrolling them again
-        keep = K <= F and not ws.inference
-        cols = ws.get(self, "cols", (m if keep else min(g, m), Ho, Wo, kh, kw, C), dt)
+        g = self._chunk(Ho, Wo, m)
+        # the windows are kept for backward when they are no longer than z's rows (few input
+        # channels: less memory than z, less time than unrolling them again), or when they
+        # were unrolled for the whole batch at once anyway
+        keep = (K <= F or g == m) and not ws.inference
+        cols = ws.get(self, "cols", (m if keep else g, Ho, Wo, kh, kw, C), dt)
         # chunk by chunk, so that the unrolled windows and z stay in cache between im2col,
         # the product and the activation
         for s in range(0, m, g):
@@ -335,8 +341,8 @@ class Conv2D(Layer):
             dWk[...] = 0
             dWk_c = ws.get(self, "dW_k_chunk", (K, F), dt)
         dx = ws.get(self, "dx", (m, H, W_, C), dt) if need_da_prev else None
-        g = self._chunk(Ho, Wo)
-        shape = (min(g, m), Ho, Wo, kh, kw, C)
+        g = self._chunk(Ho, Wo, m)
+        shape = (g, Ho, Wo, kh, kw, C)
         cols = ws.get(self, "cols_again", shape, dt) if kept is None else None
         dcols = ws.get(self, "dcols", shape, dt) if need_da_prev else None
         for s in range(0, m, g):
