@@ -1,6 +1,5 @@
-"""The image kernels on their own: bias + activation parallel over images equals the NumPy
-activation, the parallel kernels' serial twins compute the same, and the registry hands out
-the serial twin for small work."""
+"""The image kernels on their own: bias + activation equals the NumPy activation, im2col's
+windows and padding, and the split of a batch's images over threads."""
 
 import numpy as np
 import pytest
@@ -41,15 +40,45 @@ def test_no_image_kernels_for_softmax_or_unknown_activations():
     assert _kernels.image_activation_kernels("elu", np.float32, 0.01) is None
 
 
-def test_small_work_gets_the_serial_twin_with_the_same_results(rng):
-    parallel = _kernels.get("im2col")
-    serial = _kernels.get("im2col", work=10)
-    assert serial is not parallel and _kernels.get("im2col", work=1 << 20) is parallel
-    assert _kernels.get("adam", work=10) is _kernels.get("adam")  # not a parallel kernel
+def test_im2col_copies_windows_and_pads_with_zeros(rng):
     x = rng.normal(size=(3, 5, 4, 2))
-    out = [np.empty((3, 5, 4, 3, 3, 2)) for _ in range(2)]
-    parallel(x, out[0], 3, 3, 1, 1, 1, 1, 0.0)
-    serial(x, out[1], 3, 3, 1, 1, 1, 1, 0.0)
-    np.testing.assert_array_equal(out[0], out[1])
-    assert out[0][0, 0, 0, 0, 0].tolist() == [0.0, 0.0]  # the padding corner
-    np.testing.assert_array_equal(out[0][:, 1, 1, 1, 1], x[:, 1, 1])  # a window's centre
+    cols = np.empty((3, 5, 4, 3, 3, 2))
+    _kernels.get("im2col")(x, cols, 3, 3, 1, 1, 1, 1, 0.0)
+    assert cols[0, 0, 0, 0, 0].tolist() == [0.0, 0.0]  # the padding corner
+    np.testing.assert_array_equal(cols[:, 1, 1, 1, 1], x[:, 1, 1])  # a window's centre
+    np.testing.assert_array_equal(cols[:, 2, 3, 0, 2], np.zeros((3, 2)))  # right of the edge
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_split_covers_every_image_once_in_order_with_one_blas_thread(n_threads, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setattr(_kernels.threads, "count", lambda: n_threads)
+    seen = []
+
+    def work(lo, hi, part):
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        seen.append((lo, hi, part, blas))
+        return part
+
+    assert _kernels.split(7, work) == list(range(n_threads))
+    ranges = sorted((lo, hi) for lo, hi, _, _ in seen)
+    assert ranges[0][0] == 0 and ranges[-1][1] == 7
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))  # contiguous, no overlap
+    if n_threads > 1:
+        assert all(set(blas) <= {1} for *_, blas in seen)
+    assert _kernels.split(1, work) == [0]  # never more ranges than images
+
+
+def test_split_raises_an_error_from_any_range_after_all_finished(monkeypatch):
+    monkeypatch.setattr(_kernels.threads, "count", lambda: 2)
+    done = []
+
+    def work(lo, hi, part):
+        if part == 1:
+            raise ValueError("range 1 failed")
+        done.append(part)
+
+    with pytest.raises(ValueError, match="range 1 failed"):
+        _kernels.split(4, work)
+    assert done == [0]

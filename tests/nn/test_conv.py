@@ -110,19 +110,21 @@ def test_fast_equals_plain_in_float32(case, activation, rng):
                                        atol=1e-5 * np.abs(g_ref[k]).max())
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("images_per_chunk", [1, 2, None])
 @pytest.mark.parametrize("case", [CASES[1], (1, 12, 6, 5, 3, 1, 1)],
                          ids=["windows unrolled again", "windows kept"])
-def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monkeypatch, rng):
-    """On one thread the fast path works through the batch a few images at a time (one image;
-    two, with a short last chunk; all at once), and either unrolls the windows again in
-    backward (many input channels, chunks) or keeps them (few channels, or one chunk): the
-    same results every way."""
+def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, n_threads,
+                                                    monkeypatch, rng):
+    """The fast path works through the batch a few images at a time (one image; two, with a
+    short last chunk; all at once), on one thread or on several, and either unrolls the
+    windows again in backward (many input channels) or keeps them (few): the same results
+    every way."""
+    monkeypatch.setattr(_kernels.threads, "count", lambda: n_threads)
     layer, x = layer_and_data(case, np.float64, rng, "relu")
     C, F, H, W, *_ = case
     Ho, Wo = layer.output_shape((C, H, W))[1:]
     per_image = Ho * Wo * max(C * np.prod(layer.window.kernel), F)
-    monkeypatch.setattr(_kernels, "threads", lambda: 1)  # chunks are for one thread
     if images_per_chunk is not None:
         monkeypatch.setattr(conv_module, "CHUNK_ELEMENTS", images_per_chunk * per_image)
     assert layer._chunk(Ho, Wo, 3) == (images_per_chunk or 3)
@@ -133,8 +135,7 @@ def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monk
     ws = Workspace()
     for _ in range(2):  # the second pass reuses the workspace's arrays
         a, cache = layer._forward(x, True, ws)
-        kept = C * np.prod(layer.window.kernel) <= F or images_per_chunk is None
-        assert (cache.x_col is not None) == kept
+        assert (cache.x_col is not None) == (C * np.prod(layer.window.kernel) <= F)
         dx, g = layer._backward(da.copy(), cache, ws, True, da_owned=True)
         np.testing.assert_allclose(a, a_ref, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(dx, dx_ref, rtol=1e-11, atol=1e-12)
@@ -142,12 +143,11 @@ def test_fast_path_in_chunks_of_images_equals_plain(case, images_per_chunk, monk
             np.testing.assert_allclose(g[k], g_ref[k], rtol=1e-11, atol=1e-12)
 
 
-def test_on_several_threads_the_batch_is_one_chunk(monkeypatch):
+def test_chunks_hold_about_a_mib_of_windows():
     layer = bp.Conv2D(32, 64, 3, padding=1)
-    monkeypatch.setattr(_kernels, "threads", lambda: 2)
-    assert layer._chunk(14, 14, 128) == 128
-    monkeypatch.setattr(_kernels, "threads", lambda: 1)
     assert layer._chunk(14, 14, 128) == (1 << 18) // (14 * 14 * 288) == 4
+    assert layer._chunk(14, 14, 3) == 3
+    assert bp.Conv2D(1, 32, 3, padding=1)._chunk(28, 28, 128) == (1 << 18) // (784 * 32)
 
 
 def test_fast_path_returns_channels_last_memory_and_skips_dx_when_not_needed(rng):

@@ -20,7 +20,8 @@ The modules, by domain: :mod:`~backprop._kernels.registry` (registration, compil
 arrays, dtype scalars, the L2 penalty's reductions), :mod:`~backprop._kernels.optim` (the
 optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward),
 :mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy) and
-:mod:`~backprop._kernels.conv` (im2col, col2im and pooling on channels-last images).  This
+:mod:`~backprop._kernels.conv` (im2col, col2im and pooling on channels-last images), with
+:mod:`~backprop._kernels.threads` (image layers' work split over threads).  This
 package imports nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky
 ReLU's slope) arrives as an argument.
 
@@ -30,7 +31,7 @@ to a non-empty value other than ``0``, or inside :func:`disabled`; callers then 
 path.
 """
 
-from backprop._kernels import conv, dense, losses, numerics, optim, registry
+from backprop._kernels import conv, dense, losses, numerics, optim, registry, threads
 from backprop._kernels.conv import image_activation_kernels
 from backprop._kernels.dense import ActivationKernels, activation_kernels
 from backprop._kernels.numerics import (
@@ -42,15 +43,8 @@ from backprop._kernels.numerics import (
     square_floor,
 )
 from backprop._kernels.optim import constants, flush_subnormals, moment_square
-from backprop._kernels.registry import (
-    KERNELS,
-    available,
-    disabled,
-    enabled,
-    get,
-    register,
-    threads,
-)
+from backprop._kernels.registry import KERNELS, available, disabled, enabled, get, register
+from backprop._kernels.threads import split
 
 __all__ = [
     "KERNELS",
@@ -70,8 +64,8 @@ __all__ = [
     "register",
     "scalars",
     "smallest_normal",
+    "split",
     "square_floor",
-    "threads",
     # the modules (importing them registers their kernels)
     "conv",
     "dense",
@@ -79,4 +73,5 @@ __all__ = [
     "numerics",
     "optim",
     "registry",
+    "threads",
 ]

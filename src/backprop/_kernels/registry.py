@@ -14,30 +14,24 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-__all__ = ["KERNELS", "register", "get", "available", "enabled", "disabled", "threads"]
+__all__ = ["KERNELS", "register", "get", "available", "enabled", "disabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Every kernel by name: the plain-Python function that numba compiles.
 KERNELS: dict[str, Callable[..., Any]] = {}
-#: the kernels compiled with ``parallel=True`` (their ``prange`` loops run on numba's threads)
-PARALLEL: set[str] = set()
 
 _compiled: dict[str, Callable[..., Any]] | None = None
 _enabled = os.environ.get("BACKPROP_DISABLE_NUMBA", "") in ("", "0")
 
 
-def register(name: str, parallel: bool = False) -> Callable[[F], F]:
-    """Decorator: add the plain-Python kernel it decorates to :data:`KERNELS` as ``name``;
-    ``parallel``: compile it with numba's ``parallel=True`` (for kernels whose outer loop is a
-    ``prange`` over independent items, images say)."""
+def register(name: str) -> Callable[[F], F]:
+    """Decorator: add the plain-Python kernel it decorates to :data:`KERNELS` as ``name``."""
 
     def add(fn: F) -> F:
         if name in KERNELS:
             raise ValueError(f"a kernel named {name!r} is already registered")
         KERNELS[name] = fn
-        if parallel:
-            PARALLEL.add(name)
         return fn
 
     return add
@@ -54,13 +48,8 @@ def _compile() -> dict[str, Callable[..., Any]]:
         else:
             # error_model="numpy": division by zero gives inf/nan instead of raising, which
             # also lets LLVM vectorise the loops.  No fastmath: results must match NumPy.
-            options = {"cache": True, "nogil": True, "error_model": "numpy"}
-            _compiled = {name: numba.njit(**options, parallel=name in PARALLEL)(fn)
-                         for name, fn in KERNELS.items()}
-            # a serial twin of each parallel kernel, for work too small to be worth waking
-            # threads for (see :func:`get`)
-            _compiled.update({f"{name}:serial": numba.njit(**options)(KERNELS[name])
-                              for name in PARALLEL})
+            jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+            _compiled = {name: jit(fn) for name, fn in KERNELS.items()}
     return _compiled
 
 
@@ -74,20 +63,10 @@ def enabled() -> bool:
     return _enabled
 
 
-#: below this many elements of work a parallel kernel runs serially: waking numba's threads
-#: costs microseconds on an idle machine and milliseconds on a busy one
-PARALLEL_MIN_WORK = 1 << 17
-
-
-def get(name: str, work: int | None = None) -> Callable[..., Any] | None:
-    """The compiled kernel ``name`` (e.g. ``"adam"``), or None when kernels are unavailable.
-
-    ``work``: for a parallel kernel, about how many elements the call touches; under
-    :data:`PARALLEL_MIN_WORK` its serial twin is returned (the same code, one thread)."""
+def get(name: str) -> Callable[..., Any] | None:
+    """The compiled kernel ``name`` (e.g. ``"adam"``), or None when kernels are unavailable."""
     if not _enabled:
         return None
-    if work is not None and work < PARALLEL_MIN_WORK and name in PARALLEL:
-        name = f"{name}:serial"
     return _compile().get(name)
 
 
@@ -102,12 +81,3 @@ def disabled() -> Iterator[None]:
         yield
     finally:
         _enabled = before
-
-
-def threads() -> int:
-    """How many threads the parallel kernels run on (numba's setting; 1 without numba)."""
-    try:
-        import numba  # optional, as in _compile
-    except ImportError:  # pragma: no cover - exercised only without numba
-        return 1
-    return numba.get_num_threads()

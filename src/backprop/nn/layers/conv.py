@@ -35,7 +35,8 @@ and float64, is the same algebra on channels-last memory, a few images at a time
 unrolled windows never leave the cache: im2col builds ``(n Ho Wo, kh kw C)`` rows with a numba
 kernel, the product ``cols @ W_k`` gives those images' ``z`` as (n Ho Wo, F) rows (the
 output's NHWC memory, returned as an (m, F, Ho, Wo) view), and bias and activation are one
-fused pass parallel over images.  Backward unrolls the cached input again chunk by chunk
+fused pass; each thread takes its own range of images (:mod:`backprop._kernels.threads`).
+Backward unrolls the cached input again chunk by chunk
 (cheaper than keeping every window of the batch in memory), adds each chunk's ``cols^T dz``
 to ``dW``, and turns ``dz W_k^T`` into ``da[l-1]`` with a scatter-add per image (col2im).
 ``benchmarks/bench_conv.py`` measures it against PyTorch and against its own matrix products.
@@ -256,13 +257,8 @@ class Conv2D(Layer):
         return Wk.reshape(kh * kw * C, F)
 
     def _chunk(self, Ho: int, Wo: int, m: int) -> int:
-        """Images per chunk of the fast path (of ``m``).  On one thread: as many as keep one
-        chunk's unrolled windows (and its ``z``) within about 1 MiB of float32, half a core's
-        L2 cache.  On several (numba's thread count): the whole batch, because every chunk's
-        kernels and products would wake the threads again, and on a busy machine each wake-up
-        costs more than the cache saves (``benchmarks/bench_conv.py``)."""
-        if _kernels.threads() > 1:
-            return m
+        """Images per chunk of the fast path (of ``m``): as many as keep one chunk's unrolled
+        windows (and its ``z``) within about 1 MiB of float32, half a core's L2 cache."""
         K = self.in_channels * self.window.kernel[0] * self.window.kernel[1]
         return max(1, min(m, CHUNK_ELEMENTS // (Ho * Wo * max(K, self.out_channels))))
 
@@ -282,21 +278,27 @@ class Conv2D(Layer):
         a2 = z2 if ws.inference or not fused else ws.get(self, "a", z2.shape, dt)
         g = self._chunk(Ho, Wo, m)
         # the windows are kept for backward when they are no longer than z's rows (few input
-        # channels: less memory than z, less time than unrolling them again), or when they
-        # were unrolled for the whole batch at once anyway
-        keep = (K <= F or g == m) and not ws.inference
-        cols = ws.get(self, "cols", (m if keep else g, Ho, Wo, kh, kw, C), dt)
-        # chunk by chunk, so that the unrolled windows and z stay in cache between im2col,
-        # the product and the activation
-        for s in range(0, m, g):
-            n = min(g, m - s)
-            cols_c = cols[s:s + n] if keep else cols[:n]
-            _kernels.get("im2col", cols_c.size)(x[s:s + n], cols_c, *self.window.args,
-                                                dt.type(0))
-            # (n Ho Wo, kh kw C) @ (kh kw C, F) -> (n Ho Wo, F): z in NHWC memory
-            z_c = np.matmul(cols_c.reshape(n * P, K), Wk, out=z2[s * P:(s + n) * P])
-            if fused:
-                kernels.forward(z_c.reshape(n, P, F), b, a2[s * P:(s + n) * P].reshape(n, P, F))
+        # channels): less memory than z, less time than unrolling them again
+        keep = K <= F and not ws.inference
+        cols = ws.get(self, "cols", (m, Ho, Wo, kh, kw, C), dt) if keep else None
+        scratch = [ws.get(self, f"cols {i}", (g, Ho, Wo, kh, kw, C), dt)
+                   for i in range(0 if keep else min(_kernels.threads.count(), m))]
+        im2col_ = _kernels.get("im2col")
+
+        def run(lo: int, hi: int, part: int) -> None:
+            # chunk by chunk, so that the unrolled windows and z stay in cache between
+            # im2col, the product and the activation
+            for s in range(lo, hi, g):
+                n = min(g, hi - s)
+                cols_c = cols[s:s + n] if keep else scratch[part][:n]
+                im2col_(x[s:s + n], cols_c, *self.window.args, dt.type(0))
+                # (n Ho Wo, kh kw C) @ (kh kw C, F) -> (n Ho Wo, F): z in NHWC memory
+                z_c = np.matmul(cols_c.reshape(n * P, K), Wk, out=z2[s * P:(s + n) * P])
+                if fused:
+                    kernels.forward(z_c.reshape(n, P, F), b,
+                                    a2[s * P:(s + n) * P].reshape(n, P, F))
+
+        _kernels.split(m, run)
         if not fused:
             z2 += b
             a2 = self.activation.value(z2)
@@ -308,8 +310,8 @@ class Conv2D(Layer):
                        d_owned: bool, through_activation: bool
                        ) -> tuple[Array | None, dict[str, Array]]:
         """From ``d = dJ/da`` (``through_activation``) or ``dJ/dz`` (m, F, Ho, Wo), chunk by
-        chunk: ``dz``, the bias gradient, the windows again (im2col of the cached input), their
-        share of ``dW``, and ``da_prev`` through ``dz W_k^T`` and col2im."""
+        chunk: ``dz``, the bias gradient, the windows again (im2col of the cached input) and
+        their share of ``dW``, and ``da_prev`` through ``dz W_k^T`` and col2im."""
         W = self.params["W"]
         F, C, kh, kw = W.shape
         x, dt = cache.x_nhwc, W.dtype
@@ -328,45 +330,60 @@ class Conv2D(Layer):
         per_chunk = kernels is not None and kernels.backward is not None
         if through_activation and not per_chunk:
             dz2[...] = self.activation.backward(dz2, z2, a2)
-        db = ws.get(self, "db", (F,), dt)
-        if per_chunk:
-            db[...] = 0
-            db_c = ws.get(self, "db_chunk", (F,), dt)
-        else:
-            np.sum(dz2, axis=0, out=db)
         Wk = self._weights_k(ws)
         kept = cache.x_col  # the forward pass's windows, (m Ho Wo, kh kw C), or None
-        dWk = ws.get(self, "dW_k", (K, F), dt)
-        if kept is None:
-            dWk[...] = 0
-            dWk_c = ws.get(self, "dW_k_chunk", (K, F), dt)
         dx = ws.get(self, "dx", (m, H, W_, C), dt) if need_da_prev else None
         g = self._chunk(Ho, Wo, m)
         shape = (g, Ho, Wo, kh, kw, C)
-        cols = ws.get(self, "cols_again", shape, dt) if kept is None else None
-        dcols = ws.get(self, "dcols", shape, dt) if need_da_prev else None
-        for s in range(0, m, g):
-            n = min(g, m - s)
-            rows = slice(s * P, (s + n) * P)
-            dz_c = dz2[rows]
-            if per_chunk:  # dz = da * f'(z) in place; the chunk's bias gradient
-                kernels.backward(*(v.reshape(n, P, F) for v in (dz_c, z2[rows], a2[rows])),
-                                 db_c)
-                db += db_c
-            if kept is None:
-                cols_c = cols[:n]
-                _kernels.get("im2col", cols_c.size)(x[s:s + n], cols_c, *self.window.args,
-                                                    dt.type(0))
-                # (kh kw C, n Ho Wo) @ (n Ho Wo, F) -> (kh kw C, F)
-                dWk += np.matmul(cols_c.reshape(n * P, K).T, dz_c, out=dWk_c)
-            if need_da_prev:
-                # (n Ho Wo, F) @ (F, kh kw C) -> (n Ho Wo, kh kw C): each window's share of dX
-                dcols_c = np.matmul(dz_c, Wk.T, out=dcols[:n].reshape(n * P, K))
-                _kernels.get("col2im", dcols_c.size)(dcols_c.reshape(n, *shape[1:]),
-                                                     dx[s:s + n], *self.window.args,
-                                                     dt.type(0))
+        # each thread's own arrays: its chunk's windows and their gradient, its sums
+        parts = min(_kernels.threads.count(), m)
+        mine = [{"db": ws.get(self, f"db {i}", (F,), dt),
+                 "db_c": ws.get(self, f"db chunk {i}", (F,), dt),
+                 "dW_k": ws.get(self, f"dW_k {i}", (K, F), dt),
+                 "dW_k_c": ws.get(self, f"dW_k chunk {i}", (K, F), dt),
+                 "cols": ws.get(self, f"cols {i}", shape, dt) if kept is None else None,
+                 "dcols": ws.get(self, f"dcols {i}", shape, dt) if need_da_prev else None}
+                for i in range(parts)]
+        im2col_, col2im_ = _kernels.get("im2col"), _kernels.get("col2im")
+
+        def run(lo: int, hi: int, part: int) -> None:
+            own = mine[part]
+            own["db"][...] = 0
+            own["dW_k"][...] = 0
+            for s in range(lo, hi, g):
+                n = min(g, hi - s)
+                rows = slice(s * P, (s + n) * P)
+                dz_c = dz2[rows]
+                if per_chunk:  # dz = da * f'(z) in place; the chunk's bias gradient
+                    kernels.backward(*(v.reshape(n, P, F) for v in (dz_c, z2[rows], a2[rows])),
+                                     own["db_c"])
+                    own["db"] += own["db_c"]
+                if kept is None:
+                    cols_c = own["cols"][:n]
+                    im2col_(x[s:s + n], cols_c, *self.window.args, dt.type(0))
+                    # (kh kw C, n Ho Wo) @ (n Ho Wo, F) -> (kh kw C, F)
+                    own["dW_k"] += np.matmul(cols_c.reshape(n * P, K).T, dz_c, out=own["dW_k_c"])
+                if need_da_prev:
+                    # (n Ho Wo, F) @ (F, kh kw C) -> (n Ho Wo, kh kw C): the windows' shares
+                    dcols_c = np.matmul(dz_c, Wk.T, out=own["dcols"][:n].reshape(n * P, K))
+                    col2im_(dcols_c.reshape(n, *shape[1:]), dx[s:s + n], *self.window.args,
+                            dt.type(0))
+
+        _kernels.split(m, run)
+        db = ws.get(self, "db", (F,), dt)
+        if per_chunk:
+            np.copyto(db, mine[0]["db"])
+            for own in mine[1:]:
+                db += own["db"]
+        else:
+            np.sum(dz2, axis=0, out=db)
+        dWk = ws.get(self, "dW_k", (K, F), dt)
         if kept is not None:
             np.matmul(kept.T, dz2, out=dWk)  # (kh kw C, m Ho Wo) @ (m Ho Wo, F)
+        else:
+            np.copyto(dWk, mine[0]["dW_k"])
+            for own in mine[1:]:
+                dWk += own["dW_k"]
         dW = ws.get(self, "dW", W.shape, dt)
         np.copyto(dW, dWk.reshape(kh, kw, C, F).transpose(3, 2, 0, 1))  # as (F, C, kh, kw)
         grads = {"W": dW, "b": db}

@@ -19,7 +19,8 @@ average pooling
 
 No parameters.  Each layer has a plain NumPy reference (a loop over the ``kh kw`` window
 offsets, each a strided slice of all windows) and a fast path (numba kernels on channels-last
-memory, :mod:`backprop._kernels.conv`), the default for float32 and float64; the plain one runs
+memory, :mod:`backprop._kernels.conv`, each thread on its own range of images), the default
+for float32 and float64; the plain one runs
 for other dtypes and when the kernels are off (``backprop._kernels.disabled()``).
 """
 
@@ -187,15 +188,19 @@ class MaxPool2D(_Pool2D):
         # the offset of a window's maximum fits a byte unless the window is huge
         arg = self._out(x, ws, "arg", np.int8 if self.window.kernel[0] *
                         self.window.kernel[1] <= 127 else np.int32)
-        _kernels.get("max_pool_forward", x.size)(x, out, arg, *self.window.args)
+        forward, args = _kernels.get("max_pool_forward"), self.window.args
+        _kernels.split(x.shape[0], lambda lo, hi, _: forward(x[lo:hi], out[lo:hi], arg[lo:hi],
+                                                             *args))
         return to_channels_first(out), PoolCache(a_prev.shape, to_channels_first(arg), True)
 
     def _fast_backward(self, da: Array, cache: PoolCache, ws: Workspace) -> Array:
         m, C, H, W = cache.shape
         dx = ws.get(self, "dx", (m, H, W, C), da.dtype)
         g = channels_last(da, ws, self, "da")
-        backward = _kernels.get("max_pool_backward", dx.size)
-        backward(g, channels_last(cache.arg), dx, *self.window.args, da.dtype.type(0))
+        backward, args = _kernels.get("max_pool_backward"), self.window.args
+        arg, zero = channels_last(cache.arg), da.dtype.type(0)
+        _kernels.split(m, lambda lo, hi, _: backward(g[lo:hi], arg[lo:hi], dx[lo:hi], *args,
+                                                     zero))
         return to_channels_first(dx)
 
 
@@ -244,7 +249,9 @@ class AvgPool2D(_Pool2D):
         out = self._out(x, ws, "a")
         kh, kw = self.window.kernel
         dt = x.dtype.type
-        _kernels.get("avg_pool_forward", x.size)(x, out, *self.window.args, dt(0), dt(kh * kw))
+        forward, args = _kernels.get("avg_pool_forward"), self.window.args
+        _kernels.split(x.shape[0], lambda lo, hi, _: forward(x[lo:hi], out[lo:hi], *args,
+                                                             dt(0), dt(kh * kw)))
         return to_channels_first(out), PoolCache(a_prev.shape, None, True)
 
     def _fast_backward(self, da: Array, cache: PoolCache, ws: Workspace) -> Array:
@@ -252,6 +259,8 @@ class AvgPool2D(_Pool2D):
         dx = ws.get(self, "dx", (m, H, W, C), da.dtype)
         kh, kw = self.window.kernel
         dt = da.dtype.type
-        _kernels.get("avg_pool_backward", dx.size)(channels_last(da, ws, self, "da"), dx,
-                                          *self.window.args, dt(0), dt(kh * kw))
+        backward, args = _kernels.get("avg_pool_backward"), self.window.args
+        g = channels_last(da, ws, self, "da")
+        _kernels.split(m, lambda lo, hi, _: backward(g[lo:hi], dx[lo:hi], *args, dt(0),
+                                                     dt(kh * kw)))
         return to_channels_first(dx)

@@ -1,0 +1,81 @@
+"""Image layers' work split over threads: each thread takes a contiguous range of images and
+runs every step on it (serial kernels, single-threaded matrix products).
+
+Why not numba's ``parallel=True`` and OpenBLAS's own threads.  A convolution alternates
+kernels and matrix products.  With two thread pools (numba's and OpenBLAS's) every operation
+wakes its pool's threads and, on a 2-core machine, finds the other pool's threads still
+spinning after their last operation; on a busy machine every wake-up waits for the
+scheduler.  Measured on this project's 2-core machine (``benchmarks/bench_conv.py``): a
+convolution's forward and weight-gradient products with im2col took a median 92 ms that way
+and 51 ms split over two of our own threads, each with one BLAS thread.  So the image layers
+wake threads once per layer and pass, through :func:`split`, and hand each thread a range of
+images to work through in cache-sized chunks.
+
+:func:`count` is the number of threads used: numba's setting (``numba.set_num_threads``,
+by default the number of cores; 1 without numba).  Inside :func:`split` the BLAS libraries
+are limited to one thread (threadpoolctl), and restored afterwards.  NumPy's matrix products
+and the kernels (compiled with ``nogil=True``) release the GIL, so the threads run at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["count", "split"]
+
+T = TypeVar("T")
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_controller: Any = None
+_lock = threading.Lock()
+
+
+def count() -> int:
+    """How many threads :func:`split` uses (numba's setting; 1 without numba)."""
+    try:
+        import numba  # optional: without it every caller takes its NumPy path anyway
+    except ImportError:  # pragma: no cover - exercised only without numba
+        return 1
+    return numba.get_num_threads()
+
+
+def _workers(n: int) -> tuple[ThreadPoolExecutor, Any]:
+    """A pool of at least ``n`` worker threads and the threadpoolctl controller, made once."""
+    global _pool, _pool_size, _controller
+    with _lock:
+        if _pool is None or _pool_size < n:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="backprop-images")
+            _pool_size = n
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
+
+            _controller = ThreadpoolController()
+        return _pool, _controller
+
+
+def split(m: int, work: Callable[[int, int, int], T]) -> list[T]:
+    """``work(lo, hi, part)`` for ``min(count(), m)`` contiguous ranges ``[lo, hi)`` of ``range(m)``
+    (``part`` numbers them from 0), run at once on as many threads, the calling thread taking
+    the first range; the results in order.  BLAS runs single-threaded meanwhile.  An exception
+    in any range is raised here once every range has finished."""
+    n = min(count(), m)
+    if n <= 1:
+        return [work(0, m, 0)]
+    pool, controller = _workers(n - 1)
+    bounds = [m * i // n for i in range(n + 1)]
+    with controller.limit(limits=1, user_api="blas"):
+        futures = [pool.submit(work, bounds[i], bounds[i + 1], i) for i in range(1, n)]
+        try:
+            first = work(bounds[0], bounds[1], 0)
+        finally:
+            rest = [f.exception() for f in futures]  # waits for every range
+        for error in rest:
+            if error is not None:
+                raise error
+        return [first, *(f.result() for f in futures)]
