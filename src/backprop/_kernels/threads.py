@@ -13,7 +13,8 @@ images to work through in cache-sized chunks.
 
 :func:`count` is the number of threads used: numba's setting (``numba.set_num_threads``,
 by default the number of cores; 1 without numba).  Inside :func:`split` the BLAS libraries
-are limited to one thread (threadpoolctl), and restored afterwards.  NumPy's matrix products
+loaded when it first ran (NumPy's among them) are limited to one thread (threadpoolctl), and
+restored afterwards.  NumPy's matrix products
 and the kernels (compiled with ``nogil=True``) release the GIL, so the threads run at once.
 """
 
