@@ -84,3 +84,20 @@ def test_split_raises_an_error_from_any_range_after_all_finished(monkeypatch):
     with pytest.raises(ValueError, match="range 1 failed"):
         _kernels.split(4, work)
     assert done == [0]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="no fork on this platform")
+def test_split_works_in_a_forked_child(monkeypatch):
+    """The parent's pool threads do not exist in a forked child: it must make its own."""
+    import multiprocessing
+
+    monkeypatch.setattr(_kernels.threads, "count", lambda: 2)
+    assert _kernels.split(4, lambda lo, hi, part: hi - lo) == [2, 2]  # the parent's pool
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply_async(_split_sizes).get(timeout=60) == [3, 3]
+
+
+def _split_sizes():
+    _kernels.threads.count = lambda: 2  # the child's module: set as in the parent
+    return _kernels.split(6, lambda lo, hi, part: hi - lo)

@@ -4,22 +4,24 @@ runs every step on it (serial kernels, single-threaded matrix products).
 Why not numba's ``parallel=True`` and OpenBLAS's own threads.  A convolution alternates
 kernels and matrix products.  With two thread pools (numba's and OpenBLAS's) every operation
 wakes its pool's threads and, on a 2-core machine, finds the other pool's threads still
-spinning after their last operation; on a busy machine every wake-up waits for the
-scheduler.  Measured on this project's 2-core machine (``benchmarks/bench_conv.py``): a
-convolution's forward and weight-gradient products with im2col took a median 92 ms that way
-and 51 ms split over two of our own threads, each with one BLAS thread.  So the image layers
-wake threads once per layer and pass, through :func:`split`, and hand each thread a range of
-images to work through in cache-sized chunks.
+spinning after their last operation; on a busy machine every wake-up also waits for the
+scheduler.  Split over threads of our own, each with single-threaded BLAS, a convolution's
+products and im2col ran about twice as fast as the same work alternating between the two
+pools.  So the image layers wake threads once per layer and pass, through :func:`split`, and
+hand each thread a range of images to work through in cache-sized chunks
+(``benchmarks/bench_conv.py`` measures the layers).
 
 :func:`count` is the number of threads used: numba's setting (``numba.set_num_threads``,
 by default the number of cores; 1 without numba).  Inside :func:`split` the BLAS libraries
 loaded when it first ran (NumPy's among them) are limited to one thread (threadpoolctl), and
-restored afterwards.  NumPy's matrix products
-and the kernels (compiled with ``nogil=True``) release the GIL, so the threads run at once.
+restored afterwards.  NumPy's matrix products and the kernels (compiled with
+``nogil=True``) release the GIL, so the threads run at once.  A forked child process starts
+with no pool (its parent's threads do not exist there) and makes its own.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +35,16 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 _controller: Any = None
 _lock = threading.Lock()
+
+
+def _forget_pool() -> None:
+    """In a forked child: the parent's worker threads are not there, so make new ones."""
+    global _pool, _pool_size, _lock
+    _pool, _pool_size, _lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def count() -> int:

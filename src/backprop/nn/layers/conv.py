@@ -237,7 +237,7 @@ class Conv2D(Layer):
 
     # ------------------------------------------------------------------ fast path
     def _kernels(self, ws: Workspace) -> _kernels.ActivationKernels | None:
-        """The activation's fused kernels (parallel over images), or None; looked up once per
+        """The activation's fused kernels for image rows, or None; looked up once per
         workspace."""
         return ws.cached(self, "kernels", self._find_kernels)
 
