@@ -27,6 +27,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from threadpoolctl import ThreadpoolController
+
 __all__ = ["count", "split"]
 
 T = TypeVar("T")
@@ -66,9 +68,7 @@ def _workers(n: int) -> tuple[ThreadPoolExecutor, Any]:
             _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="backprop-images")
             _pool_size = n
         if _controller is None:
-            from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
-
-            _controller = ThreadpoolController()
+            _controller = ThreadpoolController()  # finds the BLAS libraries loaded now
         return _pool, _controller
 
 
