@@ -62,6 +62,25 @@ LAYER_CASES = {
          bp.Dense(3, 5, "softplus", dtype=np.float64, seed=1),
          bp.Dense(5, 1, "linear", dtype=np.float64, seed=2),
          bp.Standardize([10.0], [4.0], inverse=True)], "mse"),
+    # images (m, 2, 5, 4): odd sizes, overlapping windows, padding
+    "Conv2D": lambda: bp.Network(
+        [bp.Conv2D(2, 3, 3, padding=1, activation="tanh", dtype=np.float64, seed=1),
+         bp.Conv2D(3, 2, (2, 3), stride=(2, 1), dtype=np.float64, seed=2), bp.Flatten(),
+         bp.Dense(2 * 2 * 2, 1, "sigmoid", dtype=np.float64, seed=3)],
+        "binary_crossentropy", input_shape=(2, 5, 4)),
+    "MaxPool2D": lambda: bp.Network(
+        [bp.Conv2D(2, 3, 2, activation="elu", dtype=np.float64, seed=1),
+         bp.MaxPool2D(2, stride=1), bp.Flatten(),
+         bp.Dense(3 * 3 * 2, 1, "sigmoid", dtype=np.float64, seed=2)],
+        "binary_crossentropy", input_shape=(2, 5, 4)),
+    "AvgPool2D": lambda: bp.Network(
+        [bp.AvgPool2D(2, stride=1, padding=1),
+         bp.Conv2D(2, 2, 3, activation="softplus", dtype=np.float64, seed=1), bp.Flatten(),
+         bp.Dense(2 * 4 * 3, 1, "linear", dtype=np.float64, seed=2)],
+        "mse", input_shape=(2, 5, 4)),
+    "Flatten": lambda: bp.Network(
+        [bp.Flatten(), bp.Dense(40, 2, "softmax", dtype=np.float64, seed=1)],
+        "categorical_crossentropy", input_shape=(2, 5, 4)),
 }
 
 
@@ -141,7 +160,7 @@ def test_output_loss_pairs(out_act, loss, n_out, onehot, batch):
 def test_layers(kind, batch):
     rng = np.random.default_rng(batch)
     net = LAYER_CASES[kind]()
-    X = rng.normal(size=(batch, 3))
+    X = rng.normal(size=(batch, *net.input_shape))
     y = rng.integers(0, 2, size=batch) if net.loss.is_classifier else rng.normal(size=batch)
     if kind == "BatchNorm" and batch == 1:
         # one value per channel has no batch variance: only eval mode is defined

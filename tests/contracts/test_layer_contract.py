@@ -9,6 +9,7 @@ import pytest
 
 import backprop as bp
 import backprop.nn.layers
+from backprop import _kernels
 from backprop.nn.layers import LAYERS
 from backprop.nn.workspace import Workspace
 
@@ -30,6 +31,12 @@ EXAMPLES = {
     "Dropout": (lambda: bp.Dropout(0.3, seed=0), (4,)),
     "Standardize": (lambda: bp.Standardize(RNG.normal(size=4), RNG.uniform(0.5, 2, size=4)),
                     (4,)),
+    # odd sizes, unequal strides and padding: every window offset meets an edge somewhere
+    "Conv2D": (lambda: bp.Conv2D(2, 3, (3, 2), stride=(2, 1), padding=(1, 0),
+                                 activation="tanh", dtype=np.float64, seed=0), (2, 7, 5)),
+    "MaxPool2D": (lambda: bp.MaxPool2D(3, stride=2, padding=1), (2, 7, 5)),
+    "AvgPool2D": (lambda: bp.AvgPool2D((3, 2), stride=(2, 1), padding=(1, 1)), (2, 7, 5)),
+    "Flatten": (lambda: bp.Flatten(), (2, 3, 4)),
 }
 
 
@@ -52,9 +59,12 @@ def example(name):
 
 
 def network(layer, in_shape):
-    """``layer`` followed by a linear head, so that any layer ends in a cost."""
-    n = int(np.prod(layer.output_shape(in_shape)))
-    return bp.Network([layer, bp.Dense(n, 2, "linear", dtype=np.float64, seed=1)], "mse")
+    """``layer`` followed by a linear head (after a Flatten for images), so that any layer
+    ends in a cost."""
+    out_shape = layer.output_shape(in_shape)
+    head = [bp.Flatten()] if len(out_shape) > 1 else []
+    head.append(bp.Dense(int(np.prod(out_shape)), 2, "linear", dtype=np.float64, seed=1))
+    return bp.Network([layer, *head], "mse", input_shape=in_shape)
 
 
 def batch(in_shape, m=5, seed=1):
@@ -122,9 +132,10 @@ def test_fast_path_equals_the_plain_numpy_twin(name, training):
         return
     X, _ = batch(in_shape)
     start = None if layer.rng is None else layer.rng.bit_generator.state
-    a_plain, cache_plain = layer.forward(X, training=training)
-    da = np.random.default_rng(2).normal(size=a_plain.shape)
-    da_prev_plain, grads_plain = layer.backward(da.copy(), cache_plain)
+    with _kernels.disabled():  # the plain NumPy reference, whatever the layer's default
+        a_plain, cache_plain = layer.forward(X, training=training)
+        da = np.random.default_rng(2).normal(size=a_plain.shape)
+        da_prev_plain, grads_plain = layer.backward(da.copy(), cache_plain)
     if start is not None:
         layer.rng.bit_generator.state = start  # the same random draws
     ws = Workspace()

@@ -119,7 +119,7 @@ def test_a_layer_without_a_converter_is_refused_before_anything_is_written(tmp_p
     path = tmp_path / "m.onnx"
     with pytest.raises(bp.ExportError, match=r"layer 1 \(RunningMean\) cannot be exported to "
                                              r"ONNX: no converter for it \(exportable: "
-                                             r"Activation, BatchNorm, Dense, "):
+                                             r"Activation, AvgPool2D, BatchNorm, Conv2D, "):
         net.export_onnx(path)
     assert not path.exists()
 
@@ -144,3 +144,23 @@ def test_every_registered_layer_can_be_exported():
     missing = sorted(name for name, cls in bp.LAYERS.items()
                      if not any(c in CONVERTERS for c in cls.__mro__))
     assert missing == []
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_a_cnn_with_every_image_layer(batch, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 1, 12, 12)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    net = bp.Network([bp.Conv2D(1, 4, 3, padding=1, activation="relu", seed=0),
+                      bp.MaxPool2D(2),
+                      bp.Conv2D(4, 6, 3, stride=2, padding=1, seed=1), bp.BatchNorm(6),
+                      bp.Activation("tanh"), bp.AvgPool2D(2, padding=1), bp.Flatten(),
+                      bp.Dense(6 * 2 * 2, 3, "softmax", seed=2)],
+                     loss="categorical_crossentropy", input_shape=(1, 12, 12))
+    net.fit(X, y, epochs=2, batch_size=16, verbose=0, seed=0)
+    path = exported(net, tmp_path)
+    dims = onnx.load(path).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param or d.dim_value for d in dims] == ["batch", 1, 12, 12]
+    out, label = run(path, {"X": X[:batch]})
+    np.testing.assert_allclose(out, net.predict(X[:batch]), atol=1e-5)
+    assert label.tolist() == net.predict_labels(X[:batch]).tolist()

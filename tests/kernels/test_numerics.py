@@ -18,7 +18,9 @@ def test_every_registered_kernel_is_compiled_and_disabled_turns_them_off():
     names = {"adam", "sgd", "rmsprop", "add_scaled", "sum_squares", "all_finite",
              "bias_activation", "activation_backward", "softmax_forward", "softmax_xent",
              "argmax_hits", "batchnorm_stats", "batchnorm_affine", "batchnorm_backward_sums",
-             "batchnorm_backward_dx"}
+             "batchnorm_backward_dx", "im2col", "col2im", "max_pool_forward",
+             "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
+             "image_bias_activation", "image_activation_backward"}
     assert set(_kernels.KERNELS) == names
     for name in names:
         assert _kernels.get(name) is not None, name
@@ -26,6 +28,7 @@ def test_every_registered_kernel_is_compiled_and_disabled_turns_them_off():
         assert not _kernels.enabled() and not _kernels.available()
         assert all(_kernels.get(name) is None for name in names)
         assert _kernels.activation_kernels("relu", np.float32, False, 0.01) is None
+        assert _kernels.image_activation_kernels("relu", np.float32, 0.01) is None
     assert _kernels.enabled()
 
 

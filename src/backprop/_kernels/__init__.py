@@ -19,10 +19,12 @@ The modules, by domain: :mod:`~backprop._kernels.registry` (registration, compil
 :func:`get`, :func:`disabled`), :mod:`~backprop._kernels.numerics` (finiteness checks, flat
 arrays, dtype scalars, the L2 penalty's reductions), :mod:`~backprop._kernels.optim` (the
 optimizers' updates), :mod:`~backprop._kernels.dense` (bias + activation, softmax forward),
-:mod:`~backprop._kernels.batchnorm` (batch normalisation's statistics, affine map and backward)
-and :mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy).  This package imports
-nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky ReLU's slope)
-arrives as an argument.
+:mod:`~backprop._kernels.batchnorm` (batch normalisation's statistics, affine map and backward),
+:mod:`~backprop._kernels.losses` (softmax + cross-entropy, accuracy) and
+:mod:`~backprop._kernels.conv` (im2col, col2im and pooling on channels-last images), with
+:mod:`~backprop._kernels.threads` (image layers' work split over threads).  This
+package imports nothing of ``backprop`` but itself: what a kernel needs from a layer (leaky
+ReLU's slope) arrives as an argument.
 
 The kernels are compiled on first use (then cached on disk by numba).  :func:`get` returns None
 when numba cannot be imported, when the environment variable ``BACKPROP_DISABLE_NUMBA`` is set
@@ -30,7 +32,8 @@ to a non-empty value other than ``0``, or inside :func:`disabled`; callers then 
 path.
 """
 
-from backprop._kernels import batchnorm, dense, losses, numerics, optim, registry
+from backprop._kernels import batchnorm, conv, dense, losses, numerics, optim, registry, threads
+from backprop._kernels.conv import image_activation_kernels
 from backprop._kernels.dense import ActivationKernels, activation_kernels
 from backprop._kernels.numerics import (
     all_finite,
@@ -42,6 +45,7 @@ from backprop._kernels.numerics import (
 )
 from backprop._kernels.optim import constants, flush_subnormals, moment_square
 from backprop._kernels.registry import KERNELS, available, disabled, enabled, get, register
+from backprop._kernels.threads import split
 
 __all__ = [
     "KERNELS",
@@ -56,16 +60,20 @@ __all__ = [
     "flat",
     "flush_subnormals",
     "get",
+    "image_activation_kernels",
     "moment_square",
     "register",
     "scalars",
     "smallest_normal",
+    "split",
     "square_floor",
     # the modules (importing them registers their kernels)
     "batchnorm",
+    "conv",
     "dense",
     "losses",
     "numerics",
     "optim",
     "registry",
+    "threads",
 ]

@@ -14,7 +14,18 @@ import numpy as np
 
 from backprop.export.graph import Graph
 from backprop.nn.activations import ELU_ALPHA, LEAKY_RELU_SLOPE
-from backprop.nn.layers import Activation, BatchNorm, Dense, Dropout, Layer, Standardize
+from backprop.nn.layers import (
+    Activation,
+    AvgPool2D,
+    BatchNorm,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    Layer,
+    MaxPool2D,
+    Standardize,
+)
 
 __all__ = ["CONVERTERS", "converter", "converter_for", "activation_nodes", "ExportError"]
 
@@ -113,3 +124,38 @@ def _batchnorm(layer: BatchNorm, x: str, g: Graph) -> str:
                    g.const("running_mean", layer.buffers["running_mean"], f32),
                    g.const("running_var", layer.buffers["running_var"], f32)],
                   epsilon=float(layer.eps))
+
+
+def _window_attrs(window: Any) -> dict[str, list[int]]:
+    """ONNX's kernel_shape, strides and pads (begin h, begin w, end h, end w) of a window."""
+    (kh, kw), (sh, sw), (ph, pw) = window.kernel, window.stride, window.padding
+    return {"kernel_shape": [kh, kw], "strides": [sh, sw], "pads": [ph, pw, ph, pw]}
+
+
+@converter(Conv2D)
+def _conv(layer: Conv2D, x: str, g: Graph) -> str:
+    """``z = W * a_prev + b`` (NCHW input, OIHW weights, zero padding), then f."""
+    attrs = _window_attrs(layer.window)
+    del attrs["kernel_shape"]  # the weights' shape says it
+    W = g.const("W", layer.params["W"], np.float32)
+    b = g.const("b", layer.params["b"], np.float32)
+    z = g.node("Conv", [x, W, b], hint="z", **attrs)
+    return activation_nodes(layer.activation.name, z, g)
+
+
+@converter(MaxPool2D)
+def _max_pool(layer: MaxPool2D, x: str, g: Graph) -> str:
+    """The largest value of each window (padding -inf, as ONNX's)."""
+    return g.node("MaxPool", [x], **_window_attrs(layer.window))
+
+
+@converter(AvgPool2D)
+def _avg_pool(layer: AvgPool2D, x: str, g: Graph) -> str:
+    """The mean of each window, zero padding counted (count_include_pad=1)."""
+    return g.node("AveragePool", [x], count_include_pad=1, **_window_attrs(layer.window))
+
+
+@converter(Flatten)
+def _flatten(layer: Flatten, x: str, g: Graph) -> str:
+    """(N, C, H, W) -> (N, C*H*W) in C order: ONNX's Flatten at axis 1."""
+    return g.node("Flatten", [x], axis=1)

@@ -1,7 +1,9 @@
 """Weight initialisers: Glorot (Xavier) for sigmoid/tanh/linear/softmax, He for the ReLU family.
 
 Each takes a generator and the fan-in and fan-out and returns a float64 array of shape
-``(n_in, n_out)``; the layer casts it to its dtype.  Biases start at zero.
+``(n_in, n_out)``, or of ``size`` when given (a convolution's ``(O, C, kh, kw)`` kernels, with
+fan-in ``C kh kw`` and fan-out ``O kh kw``, as PyTorch counts them); the layer casts it to its
+dtype.  Biases start at zero.
 """
 
 from __future__ import annotations
@@ -23,22 +25,26 @@ INIT_ALIASES = {
 }
 
 
-def _glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+def _glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int,
+                    size: tuple[int, ...] | None = None) -> Array:
     limit = np.sqrt(6.0 / (n_in + n_out))
-    return rng.uniform(-limit, limit, size=(n_in, n_out))
+    return rng.uniform(-limit, limit, size=size or (n_in, n_out))
 
 
-def _glorot_normal(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
-    return rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), size=(n_in, n_out))
+def _glorot_normal(rng: np.random.Generator, n_in: int, n_out: int,
+                   size: tuple[int, ...] | None = None) -> Array:
+    return rng.normal(0.0, np.sqrt(2.0 / (n_in + n_out)), size=size or (n_in, n_out))
 
 
-def _he_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
+def _he_uniform(rng: np.random.Generator, n_in: int, n_out: int,
+                size: tuple[int, ...] | None = None) -> Array:
     limit = np.sqrt(6.0 / n_in)
-    return rng.uniform(-limit, limit, size=(n_in, n_out))
+    return rng.uniform(-limit, limit, size=size or (n_in, n_out))
 
 
-def _he_normal(rng: np.random.Generator, n_in: int, n_out: int) -> Array:
-    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+def _he_normal(rng: np.random.Generator, n_in: int, n_out: int,
+               size: tuple[int, ...] | None = None) -> Array:
+    return rng.normal(0.0, np.sqrt(2.0 / n_in), size=size or (n_in, n_out))
 
 
 #: Weight initialisers by name.

@@ -36,6 +36,8 @@ __all__ = ["Sequential"]
 
 Array = np.ndarray
 Shape = tuple[int, ...]
+#: the most numbers one layer's output may hold in a chunk of ``predict``
+_PREDICT_ELEMENTS = 1 << 22
 
 
 class Sequential:
@@ -371,9 +373,13 @@ class Sequential:
     # ----------------------------------------------------------------- prediction
     def predict(self, X: Array, batch_size: int = 8192) -> Array:
         """Output activations ``a[L]`` for ``X`` (probabilities for sigmoid/softmax outputs),
-        computed in chunks of ``batch_size`` rows with dropout off.  Returns an array of shape
-        (m, n_out) in the network's dtype."""
+        computed in chunks of at most ``batch_size`` rows with dropout off (fewer rows when a
+        layer's output is wide, as a convolution's is: each layer's output in a chunk holds
+        at most about 4 million numbers, which keeps the chunk's arrays in memory that is
+        cheap to reach).  Returns an array of shape (m, n_out) in the network's dtype."""
         check_int("batch_size", batch_size, 1)
+        widest = max(int(np.prod(out)) for _, out in self._shapes)
+        batch_size = min(batch_size, max(1, _PREDICT_ELEMENTS // widest))
         first = self.layers[0]
         self._check_sparse_input(X, "X")
         # a sparse X is checked on its stored entries up front (cheap), not watched

@@ -41,7 +41,10 @@ def chain_shapes(layers: Sequence[Layer], input_shape: Shape | None) -> list[tup
                     else f"the input shape is {shape}")
             raise ValueError(f"layer sizes do not chain: {prev} but layers[{i}] "
                              f"({type(layer).__name__}) {problem}")
-        out = tuple(layer.output_shape(shape))
+        try:
+            out = tuple(layer.output_shape(shape))
+        except ValueError as e:  # an image layer given the wrong channels or too small a size
+            raise ValueError(f"layers[{i}] ({type(layer).__name__}): {e}") from None
         shapes.append((shape, out))
         shape = out
     return shapes
