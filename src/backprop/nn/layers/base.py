@@ -103,6 +103,9 @@ class Layer:
     workspace_path: bool = False
     #: its workspace forward pass reports a non-finite ``z`` (``Workspace.watch_z``)
     watches_input: bool = False
+    #: its fast path runs on threads of its own (``backprop._kernels.threads``): a network
+    #: holding it keeps BLAS on one thread during its passes
+    own_threads: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
