@@ -1,6 +1,8 @@
 """Networks of image layers: a convolutional network learns, its fast training equals the
 plain one, its gradients pass a check, it survives a model file, and bad inputs are named."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,34 @@ def test_layers_that_do_not_chain_are_named():
                    input_shape=(1, 4, 4))
     with pytest.raises(ValueError, match="give input_shape="):
         bp.Network([bp.Conv2D(1, 2, 3), bp.Flatten(), bp.Dense(18, 1)])
+
+
+def test_passes_of_a_network_with_image_layers_keep_blas_on_one_thread():
+    """Image layers run on threads of their own; OpenBLAS's spinning idle threads would take
+    their cores, so a pass over a network that holds them limits BLAS to one thread, and only
+    for the pass."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from backprop.nn import propagation
+
+    def numpy_blas_threads():
+        return {i["num_threads"] for i in threadpool_info()
+                if i["user_api"] == "blas" and "numpy" in i["filepath"]}
+
+    seen = []
+
+    class Spy(bp.Flatten):
+        def forward(self, a_prev, training=False):
+            seen.append(numpy_blas_threads())
+            return super().forward(a_prev, training)
+
+    X, y = bars(8)
+    with threadpool_limits(2, user_api="blas"):
+        net = cnn()
+        net.layers[4] = Spy()
+        net.predict(X)
+        net.loss_and_grads(X, y)
+        assert numpy_blas_threads() == {2}
+        mlp = bp.mlp([4, 3, 2], output="softmax", seed=0)
+        assert isinstance(propagation.threads_for(mlp.layers), type(contextlib.nullcontext()))
+    assert seen and all(s == {1} for s in seen)

@@ -8,7 +8,9 @@ spinning after their last operation; on a busy machine every wake-up also waits 
 scheduler.  Split over threads of our own, each with single-threaded BLAS, a convolution's
 products and im2col ran about twice as fast as the same work alternating between the two
 pools.  So the image layers wake threads once per layer and pass, through :func:`split`, and
-hand each thread a range of images to work through in cache-sized chunks
+hand each thread a range of images to work through in cache-sized chunks, and a network
+that holds such layers runs its other products on one BLAS thread too (:func:`single_blas`):
+OpenBLAS's idle threads spin, and would take the cores the image layers' threads need
 (``benchmarks/bench_conv.py`` measures the layers).
 
 :func:`count` is the number of threads used: numba's setting (``numba.set_num_threads``,
@@ -21,15 +23,16 @@ with no pool (its parent's threads do not exist there) and makes its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["count", "split"]
+__all__ = ["count", "split", "single_blas"]
 
 T = TypeVar("T")
 
@@ -59,10 +62,11 @@ def count() -> int:
 
 
 def _workers(n: int) -> tuple[ThreadPoolExecutor, Any]:
-    """A pool of at least ``n`` worker threads and the threadpoolctl controller, made once."""
+    """A pool of at least ``n`` worker threads (none made for ``n = 0``) and the threadpoolctl
+    controller, made once."""
     global _pool, _pool_size, _controller
     with _lock:
-        if _pool is None or _pool_size < n:
+        if n and (_pool is None or _pool_size < n):
             if _pool is not None:
                 _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="backprop-images")
@@ -70,6 +74,17 @@ def _workers(n: int) -> tuple[ThreadPoolExecutor, Any]:
         if _controller is None:
             _controller = ThreadpoolController()  # finds the BLAS libraries loaded now
         return _pool, _controller
+
+
+@contextlib.contextmanager
+def single_blas() -> Iterator[None]:
+    """Within the block BLAS runs on one thread.  A network with image layers runs its passes
+    so (see ``backprop.nn.propagation``): OpenBLAS's worker threads spin for a while after
+    each product, and a spinning thread takes the core that an image layer's own threads (or
+    its serial kernels) need next."""
+    _, controller = _workers(0)
+    with controller.limit(limits=1, user_api="blas"):
+        yield
 
 
 def split(m: int, work: Callable[[int, int, int], T]) -> list[T]:

@@ -17,6 +17,7 @@ without one this is the plain NumPy path, which gradient checking uses.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Sequence
@@ -29,7 +30,7 @@ from backprop.nn.layers.base import Layer
 from backprop.nn.losses import Loss
 from backprop.nn.workspace import Workspace
 
-__all__ = ["Gradients", "forward_pass", "backward_pass", "data_cost"]
+__all__ = ["Gradients", "forward_pass", "backward_pass", "data_cost", "threads_for"]
 
 Array = np.ndarray
 _NO_WEIGHTS = np.empty(0)  # "no sample weights" for the softmax + cross-entropy kernel
@@ -44,16 +45,25 @@ class Gradients(NamedTuple):
     input_grad: Array | None  #: dJ/dX when asked for
 
 
+def threads_for(layers: Sequence[Layer]) -> contextlib.AbstractContextManager:
+    """The threading a pass over ``layers`` runs in: BLAS on one thread when a layer runs on
+    threads of its own (image layers; see :mod:`backprop._kernels.threads`), else as set."""
+    if _kernels.enabled() and any(la.own_threads for la in layers):
+        return _kernels.threads.single_blas()
+    return contextlib.nullcontext()
+
+
 def forward_pass(layers: Sequence[Layer], a: Array, training: bool,
                  ws: Workspace | None = None) -> tuple[Array, list[Any]]:
     """``(a[L], caches)``; with a workspace the layers that can write into its arrays do."""
     caches = []
-    for layer in layers:
-        if ws is not None and layer.workspace_path:
-            a, cache = layer._forward(a, training, ws)
-        else:
-            a, cache = layer.forward(a, training=training)
-        caches.append(cache)
+    with threads_for(layers):
+        for layer in layers:
+            if ws is not None and layer.workspace_path:
+                a, cache = layer._forward(a, training, ws)
+            else:
+                a, cache = layer.forward(a, training=training)
+            caches.append(cache)
     return a, caches
 
 
@@ -110,6 +120,15 @@ def backward_pass(layers: Sequence[Layer], loss: Loss, fused: bool, out: Array,
     caches; see the module docstring.  ``output_scale`` multiplies the output gradient, and so
     every gradient (not ``J``): a process of a data-parallel step passes its share of the
     global batch's weight, so that its gradients are its part of the whole batch's."""
+    with threads_for(layers):
+        return _backward_pass(layers, loss, fused, out, caches, y, w, need_input_grad, ws,
+                              output_scale)
+
+
+def _backward_pass(layers: Sequence[Layer], loss: Loss, fused: bool, out: Array,
+                   caches: list[Any], y: Array, w: Array | None, need_input_grad: bool,
+                   ws: Workspace | None, output_scale: float
+                   ) -> tuple[float, list[dict[str, Array]], Array | None]:
     n = len(layers)
     last = layers[-1]
     fast = ws is not None and last.workspace_path

@@ -115,6 +115,9 @@ class Layer:
     accepts_sparse: bool = False
     #: training normalises by the batch's own statistics (a batch needs more than one row)
     batch_statistics: bool = False
+    #: its fast path runs on threads of its own (``backprop._kernels.threads``): a network
+    #: holding it keeps BLAS on one thread during its passes
+    own_threads: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

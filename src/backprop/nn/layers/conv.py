@@ -134,6 +134,7 @@ class Conv2D(Layer):
     """
 
     decayed = ("W",)
+    own_threads = True
 
     def __init__(
         self,

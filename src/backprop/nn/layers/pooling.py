@@ -54,6 +54,7 @@ class _Pool2D(Layer):
     the plain and the fast path."""
 
     _kind = ""  # "max" or "avg": the kernels' prefix
+    own_threads = True
 
     def __init__(self, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] | None = None,
