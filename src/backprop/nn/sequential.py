@@ -377,9 +377,7 @@ class Sequential:
         layer's output is wide, as a convolution's is: each layer's output in a chunk holds
         at most about 4 million numbers, which keeps the chunk's arrays in memory that is
         cheap to reach).  Returns an array of shape (m, n_out) in the network's dtype."""
-        check_int("batch_size", batch_size, 1)
-        widest = max(int(np.prod(out)) for _, out in self._shapes)
-        batch_size = min(batch_size, max(1, _PREDICT_ELEMENTS // widest))
+        batch_size = self._chunk_rows(batch_size)
         first = self.layers[0]
         self._check_sparse_input(X, "X")
         # a sparse X is checked on its stored entries up front (cheap), not watched
@@ -387,6 +385,13 @@ class Sequential:
         # not cast here: each chunk is cast into a reused array (no copy of all of X)
         X = check_X(self.by_name(X), self.input_shape, finite=not watch)
         return inference.predict(self.layers, X, self.dtype, batch_size, watch)
+
+    def _chunk_rows(self, batch_size: int) -> int:
+        """At most ``batch_size`` rows, fewer when a layer's output is wide (a convolution's):
+        each layer's output in a chunk holds at most about 4 million numbers."""
+        check_int("batch_size", batch_size, 1)
+        widest = max(int(np.prod(out)) for _, out in self._shapes)
+        return min(batch_size, max(1, _PREDICT_ELEMENTS // widest))
 
     def predict_classes(self, X: Array) -> Array:
         """Class predictions: ``argmax`` for softmax outputs; ``a > 0.5`` for sigmoid outputs
@@ -422,12 +427,12 @@ class Sequential:
         as :meth:`predict`); ``checked=True``: ``X``, ``y`` and the weights are already
         validated (as the training loop's are).
 
-        The forward pass runs in chunks of ``batch_size`` rows, each cast to the network's
-        dtype, so that neither a cast copy of ``X`` nor the activations of all its rows are
-        held at once; the cost is the chunks' costs weighted by their rows (see
-        :func:`backprop.nn.inference.evaluate`).
+        The forward pass runs in chunks of at most ``batch_size`` rows (fewer for wide layers,
+        as :meth:`predict`'s), each cast to the network's dtype, so that neither a cast copy of
+        ``X`` nor the activations of all its rows are held at once; the cost is the chunks'
+        costs weighted by their rows (see :func:`backprop.nn.inference.evaluate`).
         """
-        check_int("batch_size", batch_size, 1)
+        batch_size = self._chunk_rows(batch_size)
         if not checked:
             # not cast here: each chunk is cast (no copy of all of X)
             X = check_X(self.by_name(X), self.input_shape, name="X")
