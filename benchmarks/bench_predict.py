@@ -40,6 +40,8 @@ def torch_forward(net: bp.Network, threads: int) -> Callable[[np.ndarray], np.nd
     except ImportError:
         return None
     torch.set_num_threads(threads)
+    if not all(isinstance(la, (bp.Standardize, bp.Dense)) for la in net.layers):
+        return torch_cnn_forward(net, torch)
     mods: list = []
     for layer in net.layers:
         if isinstance(layer, bp.Standardize):
@@ -54,6 +56,26 @@ def torch_forward(net: bp.Network, threads: int) -> Callable[[np.ndarray], np.nd
         mods.append(lin)
         mods.append(torch.nn.ReLU() if layer.activation.name == "relu" else torch.nn.Softmax(1))
     model = torch.nn.Sequential(*mods).eval()
+
+    def forward(X: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(X)).numpy()
+
+    return forward
+
+
+def torch_cnn_forward(net: bp.Network, torch) -> Callable[[np.ndarray], np.ndarray]:
+    """bench_conv's PyTorch net A (eval mode) with our weights copied in, then softmax."""
+    from bench_conv import torch_net
+
+    model = torch.nn.Sequential(torch_net("A"), torch.nn.Softmax(1)).eval()
+    ours = [la for la in net.layers if la.params]
+    theirs = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    with torch.no_grad():
+        for la, mod in zip(ours, theirs, strict=True):
+            W = la.params["W"]
+            mod.weight.copy_(torch.from_numpy(W if W.ndim == 4 else W.T.copy()))
+            mod.bias.copy_(torch.from_numpy(la.params["b"]))
 
     def forward(X: np.ndarray) -> np.ndarray:
         with torch.inference_mode():

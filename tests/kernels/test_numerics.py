@@ -20,7 +20,8 @@ def test_every_registered_kernel_is_compiled_and_disabled_turns_them_off():
              "argmax_hits", "batchnorm_stats", "batchnorm_affine", "batchnorm_backward_sums",
              "batchnorm_backward_dx", "im2col", "col2im", "max_pool_forward",
              "max_pool_backward", "avg_pool_forward", "avg_pool_backward",
-             "image_bias_activation", "image_activation_backward"}
+             "image_bias_activation", "image_activation_backward", "standardize",
+             "unstandardize"}
     assert set(_kernels.KERNELS) == names
     for name in names:
         assert _kernels.get(name) is not None, name
@@ -79,3 +80,20 @@ def test_the_numpy_twins_of_the_subnormal_flush():
     np.testing.assert_array_equal(x, [0, 0, tiny, -1, 0])
     g = np.array([1e-20, -1e-17, 1e-3], np.float32)
     np.testing.assert_array_equal(_kernels.moment_square(g, 1e-3), [0, g[1] * g[1], g[2] * g[2]])
+
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("inverse", [False, True])
+def test_standardize_kernels_give_numpys_numbers_bit_for_bit(dtype, inverse):
+    import backprop as bp
+    from backprop import _kernels
+
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(300, 17)) * 100).astype(dtype)
+    layer = bp.Standardize(rng.normal(size=17) * 5, rng.random(17) + 0.1, inverse=inverse)
+    fast, _ = layer.forward(X)
+    with _kernels.disabled():
+        plain, _ = layer.forward(X)
+    assert fast.dtype == plain.dtype == dtype
+    np.testing.assert_array_equal(fast, plain)

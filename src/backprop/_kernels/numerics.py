@@ -93,3 +93,22 @@ def scalars(dtype: np.dtype, *values: float) -> tuple[Any, ...]:
     as NumPy does with Python floats (NEP 50)."""
     t = np.dtype(dtype).type
     return tuple(t(v) for v in values)
+
+
+@register("standardize")
+def _standardize(x, mean, scale, out):
+    """``out = (x - mean) / scale`` per column, in float64 and rounded once to ``out``'s dtype
+    (the NumPy expression's numbers, without its float64 temporary)."""
+    m, n = x.shape
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = (np.float64(x[i, j]) - mean[j]) / scale[j]
+
+
+@register("unstandardize")
+def _unstandardize(x, mean, scale, out):
+    """``out = x * scale + mean`` per column, in float64 and rounded once to ``out``'s dtype."""
+    m, n = x.shape
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = np.float64(x[i, j]) * scale[j] + mean[j]

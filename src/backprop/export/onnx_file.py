@@ -26,8 +26,9 @@ import numpy as np
 
 from backprop._version import __version__
 from backprop.export.graph import IR_VERSION, ML_OPSET, OPSET, Graph
-from backprop.export.layers import ExportError, converter_for
+from backprop.export.layers import ExportError, activation_nodes, converter_for
 from backprop.export.table import table_inputs
+from backprop.nn.layers import Dense, Standardize
 from backprop.nn.sequential import Sequential
 from backprop.saving import atomic_write, check_destination
 
@@ -45,12 +46,40 @@ def onnx_model(net: Sequential) -> Any:
         x = table_inputs(net.preprocessor, g, BATCH)
     else:
         x = g.add_input("X", TP.FLOAT, [BATCH, *net.input_shape])
-    for i, layer in enumerate(net.layers):
+    layers = list(net.layers)
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        if _foldable(layers, i):  # an input Standardize folded into the Dense after it
+            x = _folded_dense(layer, layers[i + 1], x, g)
+            i += 2
+            continue
         x = converter_for(layer, i)(layer, x, g)
+        i += 1
     g.add_output(x, "output", TP.FLOAT, [BATCH, net.n_out])
     if net.loss.is_classifier:
         _label_output(net, x, g)
     return g.model("backprop", _metadata(net), doc=repr(net))
+
+
+def _foldable(layers: list[Any], i: int) -> bool:
+    """A (forward) Standardize followed by a Dense: one Gemm computes both."""
+    return (isinstance(layers[i], Standardize) and not layers[i].inverse
+            and i + 1 < len(layers) and isinstance(layers[i + 1], Dense))
+
+
+def _folded_dense(std: Standardize, dense: Dense, x: str, g: Graph) -> str:
+    """``f(((x - mean) / scale) W + b) = f(x W' + b')`` with ``W' = W / scale[:, None]`` and
+    ``b' = b - (mean / scale) W``, computed in float64 and rounded once: the graph's first
+    product reads the raw input, with no pass of its own for the standardization (its numbers
+    differ from ours by float32 rounding, well inside the 1e-5 the tests allow)."""
+    mean, scale = std.buffers["mean"], std.buffers["scale"]
+    W = dense.params["W"].astype(np.float64)
+    W_folded = W / scale[:, None]
+    b_folded = dense.params["b"].astype(np.float64) - (mean / scale) @ W
+    z = g.node("Gemm", [x, g.const("W", W_folded, np.float32), g.const("b", b_folded,
+                                                                          np.float32)], hint="z")
+    return activation_nodes(dense.activation.name, z, g)
 
 
 def _label_output(net: Sequential, out: str, g: Graph) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from backprop import _kernels
 from backprop.nn.layers.base import Layer, Shape, check_width, register
 
 __all__ = ["Standardize"]
@@ -94,6 +95,12 @@ class Standardize(Layer):
                 f"Standardize expects input of shape (m, {self.n_features}), got {a_prev.shape}"
             )
         mean, scale = self.buffers["mean"], self.buffers["scale"]
+        kernel = _kernels.get("unstandardize" if self.inverse else "standardize")
+        if kernel is not None and _kernels.flat(a_prev):
+            # one pass, the same float64 numbers rounded once, no (m, n) float64 temporary
+            out = np.empty_like(a_prev)
+            kernel(a_prev, mean, scale, out)
+            return out, None
         out = a_prev * scale + mean if self.inverse else (a_prev - mean) / scale
         return out.astype(a_prev.dtype, copy=False), None
 
