@@ -27,15 +27,27 @@ what to do.
 
 from __future__ import annotations
 
-import re
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from backprop._utils import check_int, clip_repr, jsonable, optional_import
+from backprop.data.column_plan import (
+    DATE_TEXT,
+    DECIMAL_COMMA,
+    JUNK_VALUES,
+    THOUSANDS,
+    ColumnPlan,
+    category_value,
+    date_values,
+    is_date_object,
+    looks_like_id,
+    number_text,
+    sorted_labels,
+    with_na_values,
+)
 from backprop.data.readers import DataError
 
 __all__ = ["TablePreprocessor", "ColumnPlan", "IMPUTE", "DATES", "needs_preprocessing"]
@@ -46,109 +58,6 @@ Array = np.ndarray
 IMPUTE = ("median", "mean")
 #: What becomes of a date column.
 DATES = ("expand", "drop")
-#: Date parts a date column expands to, in order.
-DATE_PARTS = ("year", "month", "day", "dayofweek")
-
-_DATE_TEXT = re.compile(r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?"
-                        r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
-_THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
-_DECIMAL_COMMA = re.compile(r"[-+]?\d{1,3}(\.\d{3})*,\d+|[-+]?\d+,\d+")
-_ID_NAME = re.compile(r"(^|[_\s.-])id$|^id([_\s.-]|$)|[a-z]Id$|ID$")
-#: A text column whose junk cells take at most this many distinct values is read as numbers
-#: with missing-value markers ("?", "-", "n/a"), not as text.
-_JUNK_VALUES = 5
-
-
-@dataclass
-class ColumnPlan:
-    """What the preprocessor does with one input column (JSON-able through :meth:`config`).
-
-    ``kind`` is ``"numeric"``, ``"onehot"``, ``"date"`` or ``"dropped"``; ``reason`` says why.
-    ``fill``/``center``/``scale`` hold one value per numeric output (one for a numeric column,
-    four for a date), ``categories`` the one-hot categories, ``indicator`` whether an ``_na``
-    column follows, ``missing`` how many training cells were empty.
-    """
-
-    name: str
-    kind: str
-    reason: str
-    fill: list[float] = field(default_factory=list)
-    center: list[float] = field(default_factory=list)
-    scale: list[float] = field(default_factory=list)
-    categories: list[Any] = field(default_factory=list)
-    indicator: bool = False
-    missing: int = 0
-    #: numbers written with thousands separators ("52,000"): commas are removed before parsing
-    thousands: bool = False
-
-    @property
-    def outputs(self) -> list[str]:
-        """The names of the encoded columns this column becomes."""
-        if self.kind == "numeric":
-            out = [self.name]
-        elif self.kind == "date":
-            out = [f"{self.name}_{p}" for p in DATE_PARTS]
-        elif self.kind == "onehot":
-            out = [f"{self.name}={c}" for c in self.categories]
-        else:
-            return []
-        return out + ([f"{self.name}_na"] if self.indicator else [])
-
-    def config(self) -> dict[str, Any]:
-        """A JSON-able dict; :meth:`from_config` reads it back."""
-        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> ColumnPlan:
-        """The plan :meth:`config` described; ``ValueError`` when it is not one."""
-        try:
-            plan = cls(**dict(config))
-        except TypeError as exc:
-            raise ValueError(f"not a column plan: {exc}") from None
-        width = {"numeric": 1, "date": len(DATE_PARTS), "onehot": 0, "dropped": 0}
-        if plan.kind not in width:
-            raise ValueError(f"column {plan.name!r}: unknown kind {plan.kind!r}")
-        n = width[plan.kind]
-        for key in ("fill", "center", "scale"):
-            values = getattr(plan, key)
-            if key != "fill" and not values and not plan.center and not plan.scale:
-                continue  # not scaled
-            if len(values) != n or not all(isinstance(v, (int, float)) and np.isfinite(v)
-                                           for v in values):
-                raise ValueError(f"column {plan.name!r}: {key} must be {n} finite numbers")
-        if any(v <= 0 for v in plan.scale):
-            raise ValueError(f"column {plan.name!r}: scale must be positive")
-        if plan.kind == "onehot" and not plan.categories:
-            raise ValueError(f"column {plan.name!r}: a one-hot column needs categories")
-        return plan
-
-    def describe(self) -> str:
-        """One line: the column and what becomes of it."""
-        gaps = ""
-        if self.missing:
-            gaps = f"; {self.missing} empty cell(s)"
-        if self.kind == "numeric":
-            if self.missing:
-                gaps += f" filled with {_number(self.fill[0])}"
-            grouped = " (thousands separators)" if self.thousands else ""
-            return f"numeric{grouped}{gaps}{self._indicator_note()}"
-        if self.kind == "date":
-            return f"date, expanded to {', '.join(DATE_PARTS)}{gaps}{self._indicator_note()}"
-        if self.kind == "onehot":
-            shown = ", ".join(clip_repr(c, 20) for c in self.categories[:8])
-            more = f", ... ({len(self.categories) - 8} more)" if len(self.categories) > 8 else ""
-            return (f"one-hot, {len(self.categories)} categories ({shown}{more}){gaps}"
-                    f"{self._indicator_note()}")
-        return f"left out: {self.reason}"
-
-    def _indicator_note(self) -> str:
-        return f", indicator {self.name}_na" if self.indicator else ""
-
-
-def _number(v: float) -> str:
-    return f"{v:.6g}"
-
-
 def needs_preprocessing(frame: Any) -> bool:
     """True when a DataFrame's columns are not all numbers (or booleans) without empty cells:
     such a table needs a :class:`TablePreprocessor` before a network can take it."""
@@ -333,7 +242,7 @@ class TablePreprocessor:
         m = len(s)
         if name in (self.drop or ()):
             return ColumnPlan(name, "dropped", "left out as asked")
-        s = _with_na_values(s, self.na_values)
+        s = with_na_values(s, self.na_values)
         missing = int(s.isna().sum())
         if missing == m:
             return ColumnPlan(name, "dropped", f"all {m} cells are empty", missing=missing)
@@ -342,7 +251,7 @@ class TablePreprocessor:
         if types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
             return self._onehot_plan(name, s, missing, forced=False)
         if types.is_datetime64_any_dtype(s.dtype):
-            return self._date_plan(name, _date_values(s), missing)
+            return self._date_plan(name, date_values(s), missing)
         if types.is_numeric_dtype(s.dtype) and not types.is_complex_dtype(s.dtype):
             return self._numeric_plan(name, s.to_numpy(dtype=np.float64, na_value=np.nan),
                                       missing, problems)
@@ -353,8 +262,8 @@ class TablePreprocessor:
         present = s.dropna()
         kinds = {type(v) for v in present}
         if kinds - {str, bool, int, float, np.bool_, np.int64, np.float64}:
-            if all(_is_date_object(v) for v in present):
-                return self._date_plan(name, _date_values(s), missing)
+            if all(is_date_object(v) for v in present):
+                return self._date_plan(name, date_values(s), missing)
             bad = next(k for k in kinds if k not in (str, bool, int, float))
             problems.append(f"{name!r} holds {len(present)} value(s) of type {bad.__name__} "
                             f"(leave it out with --drop {name})")
@@ -368,7 +277,7 @@ class TablePreprocessor:
             values[np.flatnonzero(s.notna().to_numpy())] = numbers.to_numpy(dtype=np.float64)
             return self._numeric_plan(name, values, missing, problems)
         junk_values = sorted(set(text[junk]))
-        if all(_THOUSANDS.fullmatch(v.strip()) for v in junk_values):
+        if all(THOUSANDS.fullmatch(v.strip()) for v in junk_values):
             # "52,000" in a file whose decimal mark is a point: a thousands separator
             grouped = pd.to_numeric(text.str.strip().str.replace(",", "", regex=False),
                                     errors="coerce")
@@ -378,16 +287,16 @@ class TablePreprocessor:
             if plan is not None and plan.kind == "numeric":
                 plan.thousands, plan.reason = True, "numbers with thousands separators"
             return plan
-        if all(_DECIMAL_COMMA.fullmatch(v.strip()) for v in junk_values):
+        if all(DECIMAL_COMMA.fullmatch(v.strip()) for v in junk_values):
             i = int(np.flatnonzero(s.index.isin(present.index[junk]))[0])
             problems.append(f"{name!r} holds numbers written with a decimal comma (row {i + 1}: "
                             f"{clip_repr(s.iloc[i], 20)}); read the file with --decimal ',' "
                             f"(decimal=',' in Python)")
             return None
-        if forced_numeric or (junk.sum() * 2 < len(present) and len(junk_values) <= _JUNK_VALUES):
+        if forced_numeric or (junk.sum() * 2 < len(present) and len(junk_values) <= JUNK_VALUES):
             rows = np.flatnonzero(s.index.isin(present.index[junk]))
             shown = ", ".join(f"row {i + 1}: {clip_repr(s.iloc[i], 20)}" for i in rows[:3])
-            markers = ",".join(junk_values) if (len(junk_values) <= _JUNK_VALUES
+            markers = ",".join(junk_values) if (len(junk_values) <= JUNK_VALUES
                                                 and junk.sum() * 2 < len(present)) else None
             fix = (f"mark them empty with --na-values '{markers}'" if markers else
                    "it is text: leave it out of --numeric" if forced_numeric else
@@ -398,12 +307,12 @@ class TablePreprocessor:
             problems.append(f"{name!r} {what} {int(junk.sum())} cell(s) that are not numbers "
                             f"({shown}{', ...' if len(rows) > 3 else ''}); {fix}")
             return None
-        if text.str.match(_DATE_TEXT).all():
+        if text.str.match(DATE_TEXT).all():
             parsed = pd.to_datetime(text, errors="coerce", format="mixed")
             if parsed.notna().all():
                 values = pd.Series(pd.NaT, index=s.index, dtype=parsed.dtype)
                 values[present.index] = parsed
-                return self._date_plan(name, _date_values(values), missing)
+                return self._date_plan(name, date_values(values), missing)
         return self._text_plan(name, s, text, missing)
 
     def _text_plan(self, name: str, s: Any, text: Any, missing: int) -> ColumnPlan:
@@ -421,8 +330,8 @@ class TablePreprocessor:
         return self._onehot_plan(name, s, missing, forced=False)
 
     def _onehot_plan(self, name: str, s: Any, missing: int, forced: bool) -> ColumnPlan:
-        counts = {_scalar(k): int(v) for k, v in
-                  s.dropna().map(_scalar).value_counts(sort=False).items()}
+        counts = {category_value(k): int(v) for k, v in
+                  s.dropna().map(category_value).value_counts(sort=False).items()}
         if len(counts) == 1 and not missing:
             return ColumnPlan(name, "dropped", f"constant ({clip_repr(next(iter(counts)), 20)})")
         keep = list(counts)
@@ -434,7 +343,7 @@ class TablePreprocessor:
             # (transform tells a truncated plan by this reason's first word)
             reason = (f"the {self.max_categories} most frequent of {len(counts)} categories "
                       f"(the others set no column)")
-        return ColumnPlan(name, "onehot", reason, categories=_sorted(keep),
+        return ColumnPlan(name, "onehot", reason, categories=sorted_labels(keep),
                           indicator=bool(self.indicator and missing), missing=missing)
 
     def _numeric_plan(self, name: str, values: Array, missing: int, problems: list[str]
@@ -446,8 +355,8 @@ class TablePreprocessor:
                             f"first); replace them, or leave the column out with --drop {name}")
             return None
         if not missing and np.unique(finite).size == 1:
-            return ColumnPlan(name, "dropped", f"constant ({_number(finite[0])})")
-        if not missing and _looks_like_id(name, finite):
+            return ColumnPlan(name, "dropped", f"constant ({number_text(finite[0])})")
+        if not missing and looks_like_id(name, finite):
             return ColumnPlan(name, "dropped", "an identifier (whole numbers, unique per row)")
         return self._filled_plan(ColumnPlan(name, "numeric", "numbers", missing=missing),
                                  values[:, None])
@@ -504,11 +413,11 @@ class TablePreprocessor:
     def _encode(self, plan: ColumnPlan, s: Any, out: Array, unseen: list[str],
                 problems: list[str]) -> None:
         pd = optional_import("pandas")
-        s = _with_na_values(s.reset_index(drop=True), self.na_values)
+        s = with_na_values(s.reset_index(drop=True), self.na_values)
         empty = s.isna().to_numpy()
         if plan.kind == "onehot":
             cats = pd.Index(plan.categories)
-            values = s.map(_scalar)
+            values = s.map(category_value)
             idx = cats.get_indexer(values)
             if ((idx < 0) & ~empty).any():  # "1" in a new file for the category 1, say
                 by_text = pd.Index([str(c) for c in plan.categories]).get_indexer(
@@ -543,7 +452,7 @@ class TablePreprocessor:
             if not types.is_datetime64_any_dtype(s.dtype):
                 s = pd.to_datetime(s.astype(object).where(~empty, None), errors="coerce",
                                    format="mixed")
-            return _date_values(s)
+            return date_values(s)
         if types.is_bool_dtype(s.dtype) or (types.is_numeric_dtype(s.dtype)
                                             and not types.is_complex_dtype(s.dtype)):
             values = s.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -632,52 +541,3 @@ def _as_frame(X: Any, columns: list[str] | None, name: str,
     return X
 
 
-def _with_na_values(s: Any, na_values: Iterable[str] | None) -> Any:
-    """``s`` with blank text and the ``na_values`` texts as missing."""
-    pd = optional_import("pandas")
-    types = pd.api.types
-    if not (types.is_object_dtype(s.dtype) or types.is_string_dtype(s.dtype)):
-        return s
-    obj = s.astype(object)
-    text = obj.map(lambda v: v.strip() if isinstance(v, str) else v)
-    empty = text.map(lambda v: isinstance(v, str) and (v == "" or v in set(na_values or ())))
-    return obj.where(~empty.to_numpy(dtype=bool), None).where(obj.notna(), None)
-
-
-def _scalar(v: Any) -> Any:
-    """A category as a plain Python scalar (text stripped)."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    return v.strip() if isinstance(v, str) else v
-
-
-def _sorted(values: list[Any]) -> list[Any]:
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=lambda v: (type(v).__name__, str(v)))
-
-
-def _is_date_object(v: Any) -> bool:
-    import datetime as dt
-
-    return isinstance(v, (dt.date, np.datetime64))
-
-
-def _date_values(s: Any) -> Array:
-    """(m, 4) float64 year, month, day, day of week of dates (NaN where missing)."""
-    pd = optional_import("pandas")
-    d = pd.to_datetime(s, errors="coerce")
-    parts = [d.dt.year, d.dt.month, d.dt.day, d.dt.day_of_week]
-    return np.column_stack([p.to_numpy(dtype=np.float64, na_value=np.nan) for p in parts])
-
-
-def _looks_like_id(name: str, values: Array) -> bool:
-    """Whole numbers, unique per row, named like an id (``id``, ``user_id``, ``PassengerId``)
-    or numbering the rows (a run of consecutive integers)."""
-    if values.size < 20 or np.any(np.mod(values, 1) != 0):
-        return False
-    if np.unique(values).size != values.size:
-        return False
-    consecutive = values.max() - values.min() + 1 == values.size
-    return bool(_ID_NAME.search(name.strip()) or consecutive)
