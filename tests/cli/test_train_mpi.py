@@ -158,16 +158,21 @@ def test_a_bad_value_in_one_share_is_one_error_naming_its_row(files, tmp_path):
     X[170, 2] = np.inf  # file row 171: process 1's share
     np.savez(npz, X=X, label=np.load(files / "d.npz")["label"])
     result = job(2, [*TRAIN, "--data", bad, "--target", "label"],
-                 [*TRAIN, "--data", npz, "--target", "label"])
+                 [*TRAIN, "--data", npz, "--target", "label"],
+                 [*TRAIN, "--data", npz, "--target", "label", "--plot-gradients",
+                  tmp_path / "g.png"])
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 2  # one line each, from the first process; no abort
+    assert len(errors) == 3  # one line each, from the first process; no abort
     found = re.search(r"^error: .*bad.csv: columns that are not all clean numbers \(text, "
                       r"categories, dates or empty cells\) in rows (\d+) to (\d+) need "
                       r"encoding", errors[0])
     assert found and int(found[1]) <= 151 <= int(found[2]) and found[1] != "1"
     assert errors[1] == "error: " + str(npz) + ": row 171, column 'x2' holds inf; features " \
         "must be finite numbers"
+    assert errors[2].startswith("error: --plot-gradients measures the network of one process; "
+                                "run it without mpiexec")
+    assert not (tmp_path / "g.png").exists()
 
 
 def test_commands_other_than_train_refuse_several_processes(tmp_path):

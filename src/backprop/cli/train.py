@@ -37,7 +37,7 @@ from backprop.train.divergence import TrainingDiverged
 from backprop.train.gradient_flow import GradientFlow
 from backprop.train.signals import SignalStop, exit_code
 
-__all__ = ["DEFAULT_LR", "OUTPUT_ACTIVATION", "cmd_train", "data_line"]
+__all__ = ["DEFAULT_LR", "OUTPUT_ACTIVATION", "cmd_train", "data_line", "run_optimizer"]
 
 #: Learning rate when --lr is not given: Adam's and AdamW's own default (as torch.optim's),
 #: which trains Fashion-MNIST's 784-256-128-10 sigmoid network to >= 0.88 in 10 epochs where
@@ -58,8 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # the weights fit will use, for the header and the metadata (and their errors before work)
     weights = None if class_weight is None else class_weights(
         inner, inner.check_targets(prep.y_fit, len(prep.y_fit)), class_weight)
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    optimizer = get_optimizer(args.optimizer, lr=lr)
+    optimizer, lr = run_optimizer(args)
     _print_setup(args, prep, inner)
     grad_meta = None
     if args.resume:
@@ -123,6 +122,13 @@ def _user_model(inner: Network, prep: Prepared) -> Network:
         layers.append(Standardize.from_standardizer(prep.y_scaler, inverse=True))
     return Network(layers, loss=inner.loss, l2=inner.l2, classes=prep.data.classes or None,
                    feature_names=prep.data.feature_names, preprocessor=prep.data.preprocessor)
+
+
+def run_optimizer(args: argparse.Namespace) -> tuple[Optimizer, float]:
+    """The optimizer ``--optimizer`` names at ``--lr`` (its default rate when not given), and
+    that rate."""
+    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
+    return get_optimizer(args.optimizer, lr=lr), lr
 
 
 def data_line(args: argparse.Namespace, data: Dataset, rows: int) -> str:

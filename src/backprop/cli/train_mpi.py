@@ -28,7 +28,6 @@ from backprop.cli.describe import network_summary
 from backprop.cli.errors import one_line
 from backprop.cli.shared_data import SharedPrepared, prepare_shares
 from backprop.cli.train import (
-    DEFAULT_LR,
     _build_network,
     _check_destinations,
     _gradient_check,
@@ -39,9 +38,9 @@ from backprop.cli.train import (
     _user_model,
     cmd_train,
     data_line,
+    run_optimizer,
 )
 from backprop.model import Network
-from backprop.optim import get_optimizer
 from backprop.train.callbacks import Callback, History
 from backprop.train.class_weight import class_weights
 from backprop.train.divergence import TrainingDiverged
@@ -62,6 +61,9 @@ def train_command(args: argparse.Namespace) -> int:
 
 def train_on_processes(args: argparse.Namespace, procs: Processes) -> int:
     """The steps of ``backprop train`` on this process of ``procs``; the exit code."""
+    if args.plot_gradients:  # before any work, on every process alike
+        raise ValueError("--plot-gradients measures the network of one process; run it "
+                         "without mpiexec")
     procs.on_root(lambda: _check_destinations(args))
     prep = prepare_shares(args, procs)
     data = prep.data
@@ -69,8 +71,7 @@ def train_on_processes(args: argparse.Namespace, procs: Processes) -> int:
     inner = _build_network(args, data)
     weights = None if class_weight is None else procs.everywhere(lambda: class_weights(
         inner, inner.check_targets(data.y[prep.train], len(prep.train)), class_weight))
-    lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    optimizer = get_optimizer(args.optimizer, lr=lr)
+    optimizer, lr = run_optimizer(args)
     _print_setup(args, prep, inner)
     grad_meta = None
     if args.resume:
